@@ -1,0 +1,3 @@
+from medvie.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Report records: the user layout, the synthetic generator, ingestion and validation."""

@@ -1,0 +1,48 @@
+"""params.yaml sections `data` and `validate`."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from medvie.config_base import Section
+
+
+class SyntheticConfig(Section):
+    n: int = Field(600, ge=1, description="number of synthetic reports to render")
+    seed: int = 0
+    preset: Literal["tiny", "full"] = Field(
+        "tiny", description="tiny: small pages the CPU model can read; full: ~1000x1400 pages"
+    )
+    languages: list[Literal["en", "zh"]] = ["en", "zh"]
+
+
+class SplitConfig(Section):
+    train: float = Field(0.7, ge=0, le=1)
+    val: float = Field(0.1, ge=0, le=1)
+    test: float = Field(0.2, ge=0, le=1)
+    salt: str = Field("medvie", description="salt of the id hash that assigns splits")
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> "SplitConfig":
+        total = self.train + self.val + self.test
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"train + val + test must be 1, got {total:g}")
+        return self
+
+
+class DataConfig(Section):
+    source: str = Field("synthetic", description="'synthetic' or a folder holding labels.jsonl")
+    synthetic: SyntheticConfig = SyntheticConfig()
+    split: SplitConfig = SplitConfig()
+    max_reject_share: float = Field(0.05, ge=0, le=1, description="fail ingestion above this share")
+    max_image_side: int = Field(1600, ge=64, description="longer side is downscaled to this")
+    max_image_pixels: int = Field(60_000_000, ge=1, description="decompression-bomb guard")
+    near_duplicate_distance: int = Field(4, ge=0, le=64, description="phash Hamming distance")
+
+
+class ValidateConfig(Section):
+    min_side: int = Field(64, ge=1)
+    max_side: int = Field(4096, ge=1)
+    split_tolerance: float = Field(0.1, ge=0, le=1, description="allowed deviation of split shares")

@@ -1,0 +1,7 @@
+"""params.yaml section `model`."""
+
+from medvie.config_base import Section
+
+
+class ModelConfig(Section):
+    pass

@@ -1,0 +1,7 @@
+"""params.yaml section `queries`."""
+
+from medvie.config_base import Section
+
+
+class QueriesConfig(Section):
+    pass
