@@ -19,9 +19,9 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from medvie.cli import data, evaluation, modeling, queries, registry, rewards, sampling, training
+    from medvie.cli import data, evaluation, synth, modeling, queries, registry, rewards, sampling, training
 
-    for area in (data, rewards, sampling, queries, modeling, training, evaluation, registry):
+    for area in (synth, data, rewards, sampling, queries, modeling, training, evaluation, registry):
         area.register(app)
 
 

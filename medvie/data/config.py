@@ -33,7 +33,7 @@ class SplitConfig(Section):
 
 
 class DataConfig(Section):
-    source: str = Field("synthetic", description="'synthetic' or a folder holding labels.jsonl")
+    source: str = Field("data/synthetic", description="folder holding labels.jsonl + images (the synth stage writes data/synthetic)")
     synthetic: SyntheticConfig = SyntheticConfig()
     split: SplitConfig = SplitConfig()
     max_reject_share: float = Field(0.05, ge=0, le=1, description="fail ingestion above this share")
