@@ -1,0 +1,142 @@
+"""train.grpo → GRPOConfig, with the checks that must fail before a model is loaded."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+from typing import Any
+
+from medvie.errors import ConfigError
+from medvie.training.config import TrainConfig
+
+LOSS_TYPES = ("grpo", "dapo", "dr_grpo", "bnpo", "cispo", "sapo", "luspo", "vespo")
+SCALE_REWARDS = ("group", "batch", "none", True, False)
+
+
+def world_size() -> int:
+    """Processes of this launch (accelerate/torchrun set WORLD_SIZE)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def _get(grpo: dict[str, Any], key: str, default: Any) -> Any:
+    value = grpo.get(key)
+    return default if value is None else value
+
+
+def validate(cfg: TrainConfig, *, n_prompts: int | None = None, processes: int | None = None,
+             check_runtime: bool = True) -> None:  # fmt: skip
+    """Raise ConfigError naming the param to change. `n_prompts`: training prompts available."""
+    g = cfg.grpo
+    processes = processes or world_size()
+    num_gen = _get(g, "num_generations", 8)
+    per_device = _get(g, "per_device_train_batch_size", 8)
+    accum = _get(g, "gradient_accumulation_steps", 1)
+    if num_gen < 2:
+        raise ConfigError(f"train.grpo.num_generations ({num_gen}) must be at least 2: GRPO compares rollouts of a prompt")
+    if g.get("generation_batch_size") is not None and g.get("steps_per_generation") is not None:
+        raise ConfigError("train.grpo: set only one of generation_batch_size and steps_per_generation")
+    if g.get("generation_batch_size") is not None:
+        gen_batch = g["generation_batch_size"]
+        if gen_batch % (per_device * processes):
+            raise ConfigError(
+                f"train.grpo.generation_batch_size ({gen_batch}) must be a multiple of the global batch "
+                f"per_device_train_batch_size × processes ({per_device} × {processes})"
+            )
+        source = f"generation_batch_size ({gen_batch})"
+    else:
+        steps_per_gen = _get(g, "steps_per_generation", accum)
+        gen_batch = per_device * processes * steps_per_gen
+        what = "steps_per_generation" if g.get("steps_per_generation") is not None else "gradient_accumulation_steps"
+        source = f"per_device_train_batch_size × processes × {what} = {per_device} × {processes} × {steps_per_gen} = {gen_batch}"
+    if gen_batch % num_gen:
+        raise ConfigError(
+            f"train.grpo: the generation batch, {source}, is not divisible by num_generations ({num_gen}); "
+            f"make train.grpo.per_device_train_batch_size a multiple of {num_gen} or change train.grpo.num_generations"
+        )
+    loss = _get(g, "loss_type", "dapo")
+    if loss not in LOSS_TYPES:
+        raise ConfigError(f"train.grpo.loss_type '{loss}' is not one of {', '.join(LOSS_TYPES)}")
+    if _get(g, "scale_rewards", "group") not in SCALE_REWARDS:
+        raise ConfigError(f"train.grpo.scale_rewards {g['scale_rewards']!r} must be group, batch or none")
+    eps = _get(g, "epsilon", 0.2)
+    eps_high = g.get("epsilon_high")
+    if eps_high is not None and eps_high < eps:
+        raise ConfigError(f"train.grpo.epsilon_high ({eps_high}) must be >= train.grpo.epsilon ({eps}) (clip-higher)")
+    if _get(g, "beta", 0.0) < 0:
+        raise ConfigError("train.grpo.beta must be >= 0")
+    if _get(g, "max_completion_length", 256) < 1:
+        raise ConfigError("train.grpo.max_completion_length must be >= 1")
+    if _get(g, "max_steps", -1) <= 0 and _get(g, "num_train_epochs", 3.0) <= 0:
+        raise ConfigError("train.grpo: set max_steps > 0 or num_train_epochs > 0")
+    if _get(g, "save_steps", 500) <= 0:
+        raise ConfigError("train.grpo.save_steps must be > 0: checkpoints are how an interrupted run resumes")
+    if n_prompts is not None:
+        per_gen = gen_batch // num_gen
+        if n_prompts < per_gen:
+            raise ConfigError(
+                f"train.grpo: one generation batch needs {per_gen} distinct prompts but the {cfg.split} split has "
+                f"{n_prompts}; lower train.grpo.per_device_train_batch_size or add data"
+            )
+    if check_runtime:
+        _check_runtime(g)
+
+
+def _check_runtime(g: dict[str, Any]) -> None:
+    """Settings that need hardware or packages this machine may not have."""
+    import torch
+
+    gpu = torch.cuda.is_available()
+    if (g.get("bf16") or g.get("fp16")) and not gpu and not g.get("use_cpu"):
+        raise ConfigError("train.grpo: bf16/fp16 need a GPU; set train.grpo.use_cpu: true and bf16: false, or use a GPU")
+    if g.get("fp16") and g.get("use_cpu"):
+        raise ConfigError("train.grpo.fp16 does not run on CPU; set it false")
+    if g.get("use_vllm") and importlib.util.find_spec("vllm") is None:
+        raise ConfigError("train.grpo.use_vllm needs the vllm package (GPU machines); install it or set use_vllm: false")
+    if g.get("use_vllm") and g.get("vllm_mode", "colocate") not in ("colocate", "server"):
+        raise ConfigError(f"train.grpo.vllm_mode '{g['vllm_mode']}' must be colocate or server")
+
+
+def build_grpo_config(cfg: TrainConfig, output_dir: str | Path, *, reward_weights: list[float] | None = None,
+                      dry_run: bool = False, **overrides: Any):  # fmt: skip
+    """The GRPOConfig of `cfg`. `dry_run`: check a GPU recipe on a machine without one (forces use_cpu)."""
+    from trl import GRPOConfig
+
+    kwargs = dict(cfg.grpo)
+    kwargs.update(overrides)
+    if dry_run:
+        import torch
+
+        if not torch.cuda.is_available():
+            kwargs["use_cpu"] = True
+    kwargs.update(output_dir=str(output_dir), report_to="none", seed=cfg.seed, save_strategy="steps")
+    if reward_weights is not None:
+        kwargs["reward_weights"] = list(reward_weights)
+    # TRL logs inside the trainer; keep it from writing completion tables to stdout
+    kwargs.setdefault("log_completions", False)
+    try:
+        return GRPOConfig(**kwargs)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"train.grpo: {str(exc).splitlines()[0]}") from None
+
+
+def lora_config(cfg: TrainConfig):
+    """peft.LoraConfig for train.lora, or None for full fine-tuning."""
+    if not cfg.lora.enabled:
+        return None
+    from peft import LoraConfig
+
+    names = cfg.lora.target_modules
+    if cfg.lora.language_only:
+        # PEFT full-matches a string as a regex: only the language model's layers
+        alt = "|".join(sorted(set(names)))
+        target: Any = rf".*language_model.*\.({alt})"
+    else:
+        target = list(names)
+    return LoraConfig(
+        r=cfg.lora.r,
+        lora_alpha=cfg.lora.alpha,
+        lora_dropout=cfg.lora.dropout,
+        target_modules=target,
+        task_type="CAUSAL_LM",
+    )

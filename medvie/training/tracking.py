@@ -1,0 +1,175 @@
+"""MLflow for a training run: params of every section, provenance, per-step metrics, curves as CSV.
+
+TRL/transformers' own MLflow callback stays off (report_to="none"): it would log all ~190
+GRPOConfig fields under bare names, colliding with ours; we log under section prefixes instead.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import math
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from medvie.io import write_text
+
+EXPERIMENT = "medvie"
+PARAM_SECTIONS = ("reward", "sampling", "queries", "model", "warmstart", "train", "text")
+_MAX_PARAM = 6000
+_BAD_KEY = re.compile(r"[^A-Za-z0-9_\-. :/]")
+
+
+def flatten(prefix: str, obj: Any) -> dict[str, str]:
+    """{"a.b.c": "value"} for nested dicts; lists stay one value."""
+    out: dict[str, str] = {}
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            out.update(flatten(f"{prefix}.{key}" if prefix else str(key), value))
+    else:
+        out[_BAD_KEY.sub("_", prefix)] = str(obj)[:_MAX_PARAM]
+    return out
+
+
+def params_to_log(params) -> dict[str, str]:
+    """`reward.*`, `sampling.*`, `queries.*`, `model.*`, `warmstart.*`, `train.*` from typed Params."""
+    out: dict[str, str] = {}
+    for section in PARAM_SECTIONS:
+        value = getattr(params, section, None)
+        if value is not None:
+            out.update(flatten(section, value.model_dump(mode="json", by_alias=True)))
+    return out
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def provenance(root: Path, queries_dir: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """(params, tags): data hashes, dvc.lock hashes of data outputs, git commit."""
+    params: dict[str, str] = {}
+    for path in sorted(queries_dir.glob("*.jsonl")):
+        params[f"data.queries.{path.stem}.sha256"] = sha256_file(path)
+    lock = root / "dvc.lock"
+    if lock.exists():
+        import yaml
+
+        params["dvc.lock.sha256"] = sha256_file(lock)
+        stages = (yaml.safe_load(lock.read_text(encoding="utf-8")) or {}).get("stages", {})
+        for stage in ("ingest", "sample", "queries", "model", "warmstart"):
+            for out in stages.get(stage, {}).get("outs", []) or []:
+                if "md5" in out:
+                    params[f"dvc.{stage}.{out['path']}.md5"] = str(out["md5"])
+    tags = {}
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+        if commit.returncode == 0:
+            tags["mlflow.source.git.commit"] = commit.stdout.strip()
+            dirty = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True, timeout=10)
+            tags["git.dirty"] = str(bool(dirty.stdout.strip())).lower()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return params, tags
+
+
+def open_run(client, run_id: str | None, artifact_uri: str, run_name: str) -> tuple[str, str]:
+    """(run_id, experiment_id): the run `run_id` if it still exists, else a new one in experiment `medvie`."""
+    from mlflow.exceptions import MlflowException
+
+    if run_id:
+        try:
+            run = client.get_run(run_id)
+            if run.info.lifecycle_stage == "active":
+                client.update_run(run_id, status="RUNNING")
+                return run_id, run.info.experiment_id
+        except MlflowException:
+            pass
+    exp = client.get_experiment_by_name(EXPERIMENT)
+    exp_id = exp.experiment_id if exp else client.create_experiment(EXPERIMENT, artifact_location=artifact_uri)
+    run = client.create_run(exp_id, run_name=run_name, tags={"medvie.stage": "train"})
+    return run.info.run_id, exp_id
+
+
+def log_params(client, run_id: str, params: dict[str, str]) -> None:
+    """Log params; on a resumed run a changed value (e.g. more max_steps) becomes a tag, as MLflow forbids edits."""
+    from mlflow.entities import Param, RunTag
+
+    existing = client.get_run(run_id).data.params
+    new = [Param(k, v) for k, v in params.items() if k not in existing]
+    changed = [RunTag(f"resumed.{k}", v) for k, v in params.items() if k in existing and existing[k] != v]
+    for i in range(0, len(new), 100):
+        client.log_batch(run_id, params=new[i : i + 100])
+    if changed:
+        client.log_batch(run_id, tags=changed)
+
+
+def numeric_metrics(logs: dict[str, Any]) -> dict[str, float]:
+    out = {}
+    for key, value in logs.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            continue
+        out[_BAD_KEY.sub("_", key)] = float(value)
+    return out
+
+
+def mlflow_callback(client, run_id: str):
+    """A TrainerCallback that sends each log (per step) to the run."""
+    from mlflow.entities import Metric
+    from transformers import TrainerCallback
+
+    import time
+
+    class _MlflowStepLogger(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if not logs or not state.is_world_process_zero:
+                return
+            now = int(time.time() * 1000)
+            metrics = [Metric(k, v, now, state.global_step) for k, v in numeric_metrics(logs).items()]
+            if metrics:
+                client.log_batch(run_id, metrics=metrics)
+
+    return _MlflowStepLogger()
+
+
+# curves: file → columns (output name, log key); a key absent from a step's log leaves the cell empty
+CURVES: dict[str, list[tuple[str, str]]] = {
+    "reward.csv": [("reward", "reward"), ("reward_std", "reward_std"), ("frac_reward_zero_std", "frac_reward_zero_std")],
+    "completion_length.csv": [
+        ("mean", "completions/mean_length"),
+        ("min", "completions/min_length"),
+        ("max", "completions/max_length"),
+        ("truncated_ratio", "completions/clipped_ratio"),
+    ],
+    "kl.csv": [("kl", "kl")],
+    "clip_ratio.csv": [
+        ("low_mean", "clip_ratio/low_mean"),
+        ("high_mean", "clip_ratio/high_mean"),
+        ("region_mean", "clip_ratio/region_mean"),
+    ],
+    "loss.csv": [("loss", "loss"), ("learning_rate", "learning_rate"), ("grad_norm", "grad_norm"), ("entropy", "entropy")],
+}
+
+
+def write_curves(log_history: list[dict[str, Any]], plots_dir: Path) -> list[Path]:
+    """Per-step CSVs (x: step) for DVC plots; reward parts become columns of reward.csv."""
+    rows = [h for h in log_history if "step" in h and "reward" in h]
+    parts = sorted({k for h in rows for k in h if k.startswith("rewards/") and k.endswith("/mean")})
+    curves = dict(CURVES)
+    curves["reward.csv"] = curves["reward.csv"] + [(k.split("/")[1], k) for k in parts]
+    written = []
+    for name, cols in curves.items():
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(["step", *[c for c, _ in cols]])
+        for h in rows:
+            writer.writerow([h["step"], *[h.get(k, "") for _, k in cols]])
+        write_text(plots_dir / name, buf.getvalue())
+        written.append(plots_dir / name)
+    return written

@@ -1,0 +1,222 @@
+"""The GRPO stage: TRL GRPOTrainer (+ PEFT LoRA) on the query data set, tracked in MLflow, resumable.
+
+Checkpoints live in `train.work_dir/checkpoints`, outside the DVC output (DVC deletes outputs
+before a stage runs). A re-run continues from the last checkpoint when the configuration still
+matches (only step counts and logging/saving cadence may change), and logs into the same MLflow run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import resource
+import shutil
+import statistics
+from pathlib import Path
+from typing import Any
+
+from medvie.errors import ConfigError, DataError
+from medvie.io import atomic_dir, read_json, write_json
+from medvie.training.grpo import build_grpo_config, lora_config, validate
+from medvie.training.pointers import resolve_base, write_pointer
+from medvie.training.tracking import (
+    log_params,
+    mlflow_callback,
+    open_run,
+    params_to_log,
+    provenance,
+    sha256_file,
+    write_curves,
+)
+
+# changing these continues a run instead of starting over
+RESUMABLE_KEYS = {"max_steps", "num_train_epochs", "save_steps", "save_total_limit", "logging_steps",
+                  "log_completions", "num_completions_to_print", "dataloader_num_workers"}  # fmt: skip
+STATE_FILE = "run_state.json"
+
+
+def fingerprint(params, train_file: Path, model_dir: Path) -> str:
+    """What a checkpoint must agree with to be resumed."""
+    cfg = params.train
+    grpo = {k: v for k, v in sorted(cfg.grpo.items()) if k not in RESUMABLE_KEYS}
+    base = Path(resolve_base(model_dir))
+    files = sorted((p.name, p.stat().st_size) for p in base.iterdir() if p.is_file()) if base.is_dir() else str(base)
+    blob = {
+        "grpo": grpo,
+        "lora": cfg.lora.model_dump(mode="json"),
+        "seed": cfg.seed,
+        "reward": params.reward.model_dump(mode="json"),
+        "model": params.model.model_dump(mode="json"),
+        "data": sha256_file(train_file),
+        "base": files,
+    }
+    return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _last_checkpoint(ckpt_dir: Path) -> str | None:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    return get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
+
+
+def _prepare_work_dir(work_dir: Path, fp: str, resume: str) -> tuple[str | None, str | None]:
+    """(checkpoint to resume from, MLflow run id to continue); stale checkpoints are removed."""
+    ckpt_dir = work_dir / "checkpoints"
+    state_path = work_dir / STATE_FILE
+    state = read_json(state_path) if state_path.exists() else {}
+    last = _last_checkpoint(ckpt_dir)
+    if resume == "auto" and last and state.get("fingerprint") == fp:
+        return last, state.get("mlflow_run_id")
+    if ckpt_dir.exists():
+        if last:
+            why = "train.resume is never" if resume == "never" else "the configuration, data or base model changed"
+            print(f"train: not resuming from {last} ({why}); starting over")
+        shutil.rmtree(ckpt_dir)
+    return None, None
+
+
+def _load_dataset(queries_dir: Path, split: str):
+    from medvie.queries.dataset import load_queries
+
+    path = queries_dir / f"{split}.jsonl"
+    if not path.exists():
+        raise DataError(f"{path}: not found; run the queries stage first (dvc repro queries)")
+    ds = load_queries(path)
+    if len(ds) == 0:
+        raise DataError(f"{path}: no queries to train on")
+    return ds, path
+
+
+def _model_dtype(params) -> str:
+    if params.model.dtype != "auto":
+        return params.model.dtype
+    return "bfloat16" if params.train.grpo.get("bf16") else "float32"
+
+
+def train_grpo(params, root: Path, *, queries_dir: Path | None = None, model_dir: Path | None = None,
+               out_dir: Path | None = None, plots_dir: Path | None = None, work_dir: Path | None = None,
+               tracking_uri: str | None = None, artifact_uri: str | None = None,
+               params_file: Path | None = None) -> dict[str, Any]:  # fmt: skip
+    """Run GRPO; write `out_dir` (adapter, pointer, trainer_state.json, mlflow_run.json) and curves."""
+    from medvie.env import mlflow_uris
+
+    root = Path(root)
+    cfg = params.train
+    queries_dir = Path(queries_dir or root / "data" / "queries")
+    model_dir = Path(model_dir or root / "models" / "warmstart")
+    out_dir = Path(out_dir or root / "models" / "grpo")
+    plots_dir = Path(plots_dir or root / "plots" / "train")
+    work_dir = Path(work_dir or root / cfg.work_dir)
+    default_tracking, default_artifacts = mlflow_uris(root)
+    tracking_uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking
+    artifact_uri = artifact_uri or default_artifacts
+
+    # everything that can be wrong in the config fails here, before the model is loaded
+    validate(cfg)
+    from medvie.rewards.registry import build_reward_funcs
+
+    funcs, weights = build_reward_funcs(params.reward)
+    if not funcs:
+        raise ConfigError("reward: no reward functions configured")
+    args = build_grpo_config(cfg, work_dir / "checkpoints", reward_weights=weights)
+    dataset, train_file = _load_dataset(queries_dir, cfg.split)
+    validate(cfg, n_prompts=len(dataset), check_runtime=False)
+    if not model_dir.exists():
+        raise DataError(f"{model_dir}: model not found; run the warmstart stage first (dvc repro warmstart)")
+
+    fp = fingerprint(params, train_file, model_dir)
+    resume_from, run_id = _prepare_work_dir(work_dir, fp, cfg.resume)
+
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    run_id, exp_id = open_run(client, run_id, artifact_uri, run_name=f"grpo-{fp[:8]}")
+    write_json(work_dir / STATE_FILE, {"fingerprint": fp, "mlflow_run_id": run_id})
+    status = "FAILED"
+    try:
+        prov_params, tags = provenance(root, queries_dir)
+        log_params(client, run_id, {**params_to_log(params), **prov_params, "train.fingerprint": fp})
+        for key, value in tags.items():
+            client.set_tag(run_id, key, value)
+        if resume_from:
+            client.set_tag(run_id, "resumed_from", Path(resume_from).name)
+        summary = _fit(params, args, funcs, dataset, model_dir, out_dir, plots_dir, resume_from,
+                       callbacks=[mlflow_callback(client, run_id)])  # fmt: skip
+        run_info = {"run_id": run_id, "experiment_id": exp_id, "tracking_uri": tracking_uri}
+        write_json(out_dir / "mlflow_run.json", run_info)
+        _log_artifacts(client, run_id, out_dir, plots_dir, params_file or root / "params.yaml", summary)
+        status = "FINISHED"
+        return {**summary, **run_info}
+    except KeyboardInterrupt:
+        status = "KILLED"
+        raise
+    finally:
+        client.set_terminated(run_id, status)
+
+
+def _fit(params, args, funcs, dataset, model_dir: Path, out_dir: Path, plots_dir: Path, resume_from: str | None,
+         callbacks) -> dict[str, Any]:  # fmt: skip
+    from trl import GRPOTrainer
+
+    from medvie.modeling.loading import load
+
+    model, processor = load(str(model_dir), device="cpu", dtype=_model_dtype(params),
+                            attn_implementation=params.model.attn_implementation,
+                            min_pixels=params.model.min_pixels, max_pixels=params.model.max_pixels)  # fmt: skip
+    model.train()
+    processor.tokenizer.padding_side = "left"
+    trainer = GRPOTrainer(
+        model=model,
+        reward_funcs=funcs,
+        args=args,
+        train_dataset=dataset,
+        processing_class=processor,
+        peft_config=lora_config(params.train),
+        callbacks=callbacks,
+    )
+    start_step = 0
+    if resume_from:
+        start_step = read_json(Path(resume_from) / "trainer_state.json").get("global_step", 0)
+        print(f"train: resuming from {resume_from} (step {start_step})")
+    trainer.train(resume_from_checkpoint=resume_from)
+
+    lora = params.train.lora.enabled
+    with atomic_dir(out_dir) as tmp:
+        if lora:
+            trainer.model.save_pretrained(str(tmp / "adapter"))
+            processor.save_pretrained(str(tmp))
+            write_pointer(tmp, resolve_base(model_dir), "adapter", final_dir=out_dir)
+        else:
+            trainer.model.save_pretrained(str(tmp))
+            processor.save_pretrained(str(tmp))
+        trainer.state.save_to_json(str(tmp / "trainer_state.json"))
+    curves = write_curves(trainer.state.log_history, plots_dir)
+
+    step_times = [h["step_time"] for h in trainer.state.log_history if "step_time" in h]
+    summary = {
+        "global_step": trainer.state.global_step,
+        "resumed_from_step": start_step,
+        "lora": lora,
+        "step_time_mean_s": round(statistics.mean(step_times), 4) if step_times else None,
+        # Linux reports KiB
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "curves": [p.name for p in curves],
+    }
+    write_json(out_dir / "train_summary.json", summary)
+    return summary
+
+
+def _log_artifacts(client, run_id: str, out_dir: Path, plots_dir: Path, params_file: Path, summary: dict) -> None:
+    if (out_dir / "adapter").is_dir():
+        client.log_artifacts(run_id, str(out_dir / "adapter"), "adapter")
+    for name in ("trainer_state.json", "train_summary.json", "medvie_model.json"):
+        if (out_dir / name).exists():
+            client.log_artifact(run_id, str(out_dir / name), "model")
+    if params_file.exists():
+        client.log_artifact(run_id, str(params_file), "params")
+    if plots_dir.is_dir():
+        client.log_artifacts(run_id, str(plots_dir), "plots/train")
+    for key in ("step_time_mean_s", "peak_rss_mib"):
+        if summary.get(key) is not None:
+            client.log_metric(run_id, f"train.{key}", summary[key])

@@ -1,0 +1,146 @@
+"""train/warmstart params: GRPO keys checked by name, config errors before any model loads, presets, accelerate."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from medvie.errors import ConfigError
+from medvie.settings import parse_params
+from medvie.training.config import TINY_GRPO, grpo_field_names
+from medvie.training.grpo import validate
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _train(**grpo):
+    return parse_params({"train": {"grpo": {**TINY_GRPO, **grpo}}}).train
+
+
+def test_field_list_matches_installed_trl():
+    from trl import GRPOConfig
+
+    installed = {f.name for f in dataclasses.fields(GRPOConfig) if f.init}
+    assert grpo_field_names() == installed, "regenerate medvie/training/grpo_fields.json for this TRL"
+
+
+def test_unknown_grpo_key_names_itself_and_suggests():
+    with pytest.raises(ConfigError, match=r"train.grpo.*'num_generation' is not a GRPOConfig field.*num_generations"):
+        parse_params({"train": {"grpo": {"num_generation": 4}}})
+
+
+@pytest.mark.parametrize("key", ["output_dir", "max_prompt_length", "report_to", "seed"])
+def test_managed_keys_are_refused(key):
+    with pytest.raises(ConfigError, match=f"'{key}' is set by medvie"):
+        parse_params({"train": {"grpo": {key: 1}}})
+
+
+def test_unknown_lora_key_is_an_error():
+    with pytest.raises(ConfigError, match="train.lora.rank"):
+        parse_params({"train": {"lora": {"rank": 8}}})
+
+
+def test_batch_not_divisible_names_params():
+    with pytest.raises(ConfigError, match=r"not divisible by num_generations \(4\).*per_device_train_batch_size"):
+        validate(_train(per_device_train_batch_size=3), processes=1)
+    # two processes of 2 make a generation batch of 4: fine
+    validate(_train(per_device_train_batch_size=2), processes=2, check_runtime=False)
+
+
+@pytest.mark.parametrize(
+    ("grpo", "message"),
+    [
+        ({"num_generations": 1, "per_device_train_batch_size": 1}, "num_generations"),
+        ({"epsilon": 0.3, "epsilon_high": 0.2}, "epsilon_high"),
+        ({"loss_type": "ppo"}, "loss_type 'ppo'"),
+        ({"save_steps": 0}, "save_steps"),
+        ({"use_cpu": False, "bf16": True, "fp16": True}, "fp16"),
+    ],
+)
+def test_config_errors(grpo, message):
+    with pytest.raises(ConfigError, match=message):
+        validate(_train(**grpo), processes=1)
+
+
+def test_too_few_prompts_for_a_generation_batch():
+    with pytest.raises(ConfigError, match="needs 2 distinct prompts"):
+        validate(_train(per_device_train_batch_size=8), n_prompts=1, check_runtime=False)
+
+
+def test_config_error_comes_before_the_model_loads(tmp_path, rewards_registry):
+    from medvie.training.train import train_grpo
+
+    params = parse_params({"train": {"grpo": {**TINY_GRPO, "per_device_train_batch_size": 3}}})
+    # nothing exists under tmp_path: the batch error must win over missing data or model
+    with pytest.raises(ConfigError, match="per_device_train_batch_size"):
+        train_grpo(params, tmp_path)
+
+
+def test_warmstart_defaults_follow_the_model():
+    from medvie.training.warmstart import is_enabled
+
+    params = parse_params({})
+    assert is_enabled(params.warmstart, "tiny")
+    assert not is_enabled(params.warmstart, "Qwen/Qwen2.5-VL-7B-Instruct")
+    forced = parse_params({"warmstart": {"enabled": True}}).warmstart
+    assert is_enabled(forced, "Qwen/Qwen2.5-VL-7B-Instruct")
+    with pytest.raises(ConfigError, match="warmstart.transcription_share"):
+        parse_params({"warmstart": {"transcription_share": 1.5}})
+
+
+@pytest.mark.parametrize("preset", ["qwen2.5-vl-7b", "single-gpu-lora"])
+def test_presets_build_a_grpo_config_without_gpu(preset, tmp_path):
+    from medvie.training.grpo import build_grpo_config
+    from medvie.training.presets import load_with_preset
+
+    params = load_with_preset(REPO / "params.yaml", preset, REPO)
+    validate(params.train, check_runtime=False)
+    args = build_grpo_config(params.train, tmp_path / "ckpt", dry_run=True)
+    assert args.bf16 and args.loss_type == "dapo" and args.report_to == []
+    assert args.generation_batch_size % args.num_generations == 0
+    assert params.warmstart.enabled is False
+
+
+def test_paper_preset_matches_the_paper(tmp_path):
+    from medvie.training.grpo import build_grpo_config
+    from medvie.training.presets import load_with_preset
+
+    params = load_with_preset(REPO / "params.yaml", "qwen2.5-vl-7b", REPO)
+    args = build_grpo_config(params.train, tmp_path / "ckpt", dry_run=True)
+    assert (args.num_generations, args.beta, args.learning_rate) == (8, 0.04, 1e-6)
+    assert (args.epsilon, args.epsilon_high, args.loss_type) == (0.2, 0.28, "dapo")
+    assert args.lr_scheduler_type.value == "linear" and args.per_device_train_batch_size == 1
+    assert args.use_vllm and args.vllm_mode == "colocate"
+    assert not params.train.lora.enabled
+
+
+def test_accelerate_configs_are_valid():
+    from accelerate.commands.config.config_args import ClusterConfig
+
+    allowed = {f.name for f in dataclasses.fields(ClusterConfig)}
+    files = sorted((REPO / "configs" / "accelerate").glob("*.yaml"))
+    assert {f.stem for f in files} >= {"zero3", "fsdp", "single_gpu"}
+    for path in files:
+        raw = yaml.safe_load(path.read_text())
+        assert set(raw) <= allowed, f"{path.name}: {set(raw) - allowed}"
+        ClusterConfig(**raw)  # the dataclass accept every value
+        assert raw["distributed_type"] in {"DEEPSPEED", "FSDP", "NO", "MULTI_GPU"}
+    zero3 = yaml.safe_load((REPO / "configs/accelerate/zero3.yaml").read_text())
+    assert zero3["deepspeed_config"]["zero_stage"] == 3
+
+
+def test_lora_targets_only_the_language_model():
+    import re
+
+    from medvie.training.grpo import lora_config
+
+    cfg = lora_config(parse_params({}).train)
+    pattern = re.compile(cfg.target_modules)
+    assert pattern.fullmatch("model.language_model.layers.0.self_attn.q_proj")
+    assert not pattern.fullmatch("model.visual.blocks.0.attn.qkv")
+    assert lora_config(parse_params({"train": {"lora": {"enabled": False}}}).train) is None
+    assert json.dumps(TINY_GRPO)  # the default recipe is plain data
