@@ -39,10 +39,35 @@ class DataConfig(Section):
     max_reject_share: float = Field(0.05, ge=0, le=1, description="fail ingestion above this share")
     max_image_side: int = Field(1600, ge=64, description="longer side is downscaled to this")
     max_image_pixels: int = Field(60_000_000, ge=1, description="decompression-bomb guard")
-    near_duplicate_distance: int = Field(4, ge=0, le=64, description="phash Hamming distance")
+    near_duplicate_distance: int = Field(
+        4, ge=0, le=64, description="images within this phash Hamming distance share a split"
+    )
+    near_duplicate_confirm_distance: int | None = Field(
+        16,
+        ge=0,
+        le=256,
+        description="a 64-bit phash match also needs a 256-bit phash within this distance (null: no confirmation); "
+        "64-bit phashes of different pages of one template are often within 4 bits; at 256 bits, "
+        "re-encoded/resized copies of a page measured <= 12, distinct pages >= 20",
+    )
+    workers: int = Field(1, ge=1, le=64, description="threads decoding/encoding images")
 
 
 class ValidateConfig(Section):
     min_side: int = Field(64, ge=1)
     max_side: int = Field(4096, ge=1)
-    split_tolerance: float = Field(0.1, ge=0, le=1, description="allowed deviation of split shares")
+    split_tolerance: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="allowed deviation of split shares (widened to 3 binomial sigma for small data sets)",
+    )
+    schema_path: str = Field(
+        "schemas/medical.json", description="label keys are checked against it when the file exists"
+    )
+
+    @model_validator(mode="after")
+    def _sides_ordered(self) -> "ValidateConfig":
+        if self.min_side > self.max_side:
+            raise ValueError(f"min_side ({self.min_side}) must not exceed max_side ({self.max_side})")
+        return self
