@@ -1,0 +1,53 @@
+# Two entry points: `make run` (set up + run the whole pipeline) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Debian packages: fonts for the synthetic reports (Latin + CJK), tesseract for OCR text hints and the OCR baseline.
+APT_PACKAGES := fonts-liberation2 fonts-crosextra-carlito fonts-wqy-microhei tesseract-ocr tesseract-ocr-chi-sim
+export OMP_NUM_THREADS ?= 1
+export PYTHONUNBUFFERED := 1
+
+.PHONY: run test install system-deps serve clean help
+
+help:
+	@echo "make run   - set up (first time) and run the whole pipeline on the embedded default"
+	@echo "make test  - set up (first time) and run the test suite"
+	@echo "make serve - start a local Prefect server and serve the scheduled deployments"
+
+run: install
+	$(BIN)/dvc repro
+	@$(BIN)/medvie where
+
+test: install
+	$(BIN)/python -m pytest -q
+
+install: system-deps $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade "pip>=24"
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[test]"
+	@touch $(STAMP)
+
+system-deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian packages: $$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  elif command -v sudo >/dev/null && command -v apt-get >/dev/null; then \
+	    echo "installing Debian packages with sudo: $$missing"; \
+	    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "missing system packages: $$missing (on Debian/Ubuntu: apt-get install $$missing; elsewhere install the Liberation, Carlito and WenQuanYi Micro Hei fonts)"; \
+	    exit 1; \
+	  fi; \
+	fi
+
+serve: install
+	$(BIN)/python -m flows.deploy serve
+
+clean:
+	rm -rf $(VENV) data models metrics plots reports build mlflow.db
