@@ -1,0 +1,95 @@
+"""Log an evaluated model as a pyfunc (models-from-code) and register it as the new `challenger`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from medvie.errors import MedvieError
+from medvie.registry.promotion import CHALLENGER, HASH_TAG, promote, registry_client
+
+PYFUNC_CODE = Path(__file__).with_name("pyfunc_model.py")
+POINTER = "medvie_model.json"
+
+
+def bundle_model(model_dir: Path, out: Path, copy_base: bool = True) -> Path:
+    """A self-contained copy of `model_dir` in `out`: a pointer's local base is copied to `out/base`
+    (or kept as an absolute reference), its adapter and processor files alongside."""
+    from medvie.modeling.loading import read_pointer, resolve_base
+
+    ptr = read_pointer(model_dir)
+    if ptr is None:
+        shutil.copytree(model_dir, out)
+        return out
+    base = resolve_base(ptr["base"], relative_to=model_dir)
+    shutil.copytree(model_dir, out, ignore=shutil.ignore_patterns("mlflow_run.json", "checkpoint-*", "trainer_state.json"))
+    if copy_base and Path(base).is_dir():
+        shutil.copytree(base, out / "base")
+        base = "base"
+    (out / POINTER).write_text(json.dumps({"base": base, "adapter": ptr.get("adapter")}), encoding="utf-8")
+    return out
+
+
+def git_commit(root: Path) -> str:
+    try:
+        res = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+        return res.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def version_tags(metrics: Mapping[str, Any], *, test_set_hash: str, params: Mapping[str, Any], root: Path,
+                 data_hash: str = "") -> dict[str, str]:
+    """Provenance carried by every version: data / test-set hash, params per section, git commit, reward config,
+    metrics."""
+    tags = {HASH_TAG: test_set_hash, "data_hash": data_hash or test_set_hash, "git_commit": git_commit(root)}
+    for section, value in params.items():
+        tags[f"params.{section}"] = json.dumps(value, ensure_ascii=False, sort_keys=True)[:4900]
+    if "reward" in params:
+        tags["reward_config"] = tags["params.reward"]
+    for key, value in metrics.items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            tags[f"metrics.{key}"] = repr(float(value))
+    return tags
+
+
+def register_model(model_dir: str | Path, *, name: str, schema_path: str | Path, settings: Mapping[str, Any],
+                   tags: Mapping[str, str], run_id: str | None = None, tracking_uri: str | None = None,
+                   copy_base: bool = True, reason: str = "new version") -> dict:
+    """Log `model_dir` as a pyfunc in run `run_id` (a new run when None), register it under `name`, tag it
+    and point `challenger` at it. Returns {"name", "version", "run_id", "model_uri"}."""
+    import mlflow
+
+    from medvie.env import mlflow_uris
+
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise MedvieError(f"{model_dir}: model directory not found; run the train stage (or set register.model)")
+    uri = tracking_uri or mlflow_uris()[0]
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    client = registry_client(uri)
+    with tempfile.TemporaryDirectory(prefix="medvie-register-") as tmp:
+        bundle = bundle_model(model_dir, Path(tmp) / "model", copy_base=copy_base)
+        (Path(tmp) / "settings.json").write_text(json.dumps(dict(settings), ensure_ascii=False), encoding="utf-8")
+        if run_id is None:
+            exp = client.get_experiment_by_name("medvie")
+            exp_id = exp.experiment_id if exp else client.create_experiment("medvie", artifact_location=mlflow_uris()[1])
+            run_id = client.create_run(exp_id, run_name="register", tags={"medvie.stage": "register"}).info.run_id
+        with mlflow.start_run(run_id=run_id):
+            info = mlflow.pyfunc.log_model(
+                name="extractor", python_model=str(PYFUNC_CODE),
+                artifacts={"model": str(bundle), "schema": str(schema_path), "settings": str(Path(tmp) / "settings.json")},
+                registered_model_name=name, pip_requirements=["medvie", "mlflow"],
+            )
+    version = str(info.registered_model_version)
+    for key, value in tags.items():
+        client.set_model_version_tag(name, version, key, str(value)[:4900])
+    client.set_model_version_tag(name, version, "model_dir", str(model_dir))
+    promote(name, CHALLENGER, version, reason, client=client)
+    return {"name": name, "version": version, "run_id": run_id, "model_uri": f"models:/{name}/{version}"}
