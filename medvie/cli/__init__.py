@@ -18,6 +18,11 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _root() -> None:
+    """Medical report field extraction with a vision-language model trained by GRPO."""
+
+
 def _register() -> None:
     from medvie.cli import data, evaluation, synth, modeling, queries, registry, rewards, sampling, training
 
@@ -26,6 +31,14 @@ def _register() -> None:
 
 
 _register()
+
+
+@app.command()
+def where() -> None:
+    """Print where the pipeline's outputs are and how to look at them."""
+    from medvie.cli.where import print_locations
+
+    print_locations()
 
 
 def main() -> None:
