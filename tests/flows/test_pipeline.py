@@ -1,0 +1,81 @@
+"""The pipeline flow on a fake DVC project: DAG order, DVC caching, failures, retries, artifacts."""
+
+from __future__ import annotations
+
+import pytest
+from prefect.client.orchestration import get_client
+
+from flows.deploy import retrain
+from medvie.errors import MedvieError
+
+from flows.pipeline import pipeline, select_stages
+
+pytestmark = pytest.mark.usefixtures("prefect_api", "mlflow_store")
+
+
+def artifacts_of(flow_run_id) -> dict[str, str]:
+    """{key: data} of a flow run's artifacts.
+
+    Raw REST: this client's read_artifacts sends nulls the server's filter schema rejects (422).
+    """
+    body = {"artifacts": {"flow_run_id": {"any_": [str(flow_run_id)]}}, "flow_runs": {}, "task_runs": {},
+            "limit": 50, "offset": 0, "sort": "CREATED_DESC"}
+    with get_client(sync_client=True) as client:
+        response = client.request("POST", "/artifacts/filter", json=body)
+    response.raise_for_status()
+    return {a["key"]: a["data"] for a in response.json()}
+
+
+def test_runs_stages_in_dag_order_then_gates_and_dvc_skips_what_is_cached(fake, fake_registry):
+    root = str(fake.root)
+    state = pipeline(root=root, retry_delay_seconds=0, return_state=True)
+    assert state.is_completed(), state.message
+    result = state.result()
+    assert result["stages"] == ["prepare", "train", "evaluate", "register"]
+    assert fake.calls() == result["stages"]
+    assert result["metrics"]["metrics/eval.json"]["grpo"]["f1"] == pytest.approx(0.96)
+    assert result["mlflow_run"]["run_id"] == "fake-run"
+    assert [c[0] for c in fake_registry] == ["gate"] and fake_registry[0][1] == "fake-model"
+    assert result["promotion"]["changed"] is False
+    keys = ["medvie-metrics", "medvie-mlflow-run", "medvie-mlflow-run-info", "medvie-registry"]
+    made = artifacts_of(state.state_details.flow_run_id)
+    assert set(keys) <= set(made)
+    assert "| grpo | 0.96 | 0.5 |" in made["medvie-metrics"]
+    assert "/runs/fake-run)" in made["medvie-mlflow-run"]
+
+    # nothing changed: the nightly retrain is a no-op
+    assert retrain(root=root) == {"ran": False, "changed": {}}
+    assert len(fake.calls()) == 4
+
+    # new labelled data in the source folder: retrain runs the pipeline
+    with (fake.root / "source" / "labels.jsonl").open("a") as fh:
+        fh.write('{"id": "r2"}\n')
+    again = retrain(root=root)
+    assert again["ran"] is True and "prepare" in again["changed"]
+    assert (fake.root / "prepared.txt").read_text() == "2"
+    assert fake.calls()[4:] == ["prepare", "train"]  # evaluate, register: inputs unchanged, skipped
+
+
+def test_failing_stage_fails_the_flow_with_its_own_line_and_is_not_retried(fake):
+    fake.set_params(fail="hard")
+    state = pipeline(root=str(fake.root), retries=2, retry_delay_seconds=0, promote=False, return_state=True)
+    assert state.is_failed()
+    assert "stage 'train' failed: error: params.yaml 'fail' is hard; set it to none" in state.message
+    assert "ERROR:" not in state.message
+    assert fake.calls() == ["prepare", "train"]  # no retry, nothing after the failure
+
+
+def test_transient_failure_is_retried(fake):
+    fake.set_params(fail="flaky")
+    state = pipeline(root=str(fake.root), until="prepare", retries=1, retry_delay_seconds=0, return_state=True)
+    assert state.is_completed(), state.message
+    assert state.result()["stages"] == ["prepare"]
+    assert fake.calls() == ["prepare", "prepare"]
+
+
+def test_stage_selection_follows_the_dag_and_names_unknown_stages():
+    order = ["prepare", "train", "evaluate", "register"]
+    assert select_stages(order, ["evaluate", "prepare"], None) == ["prepare", "evaluate"]
+    assert select_stages(order, None, "train") == ["prepare", "train"]
+    with pytest.raises(MedvieError, match="dvc.yaml has no stage 'trian'"):
+        select_stages(order, None, "trian")
