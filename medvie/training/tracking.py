@@ -10,6 +10,7 @@ import csv
 import hashlib
 import io
 import math
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -91,9 +92,18 @@ def open_run(client, run_id: str | None, artifact_uri: str, run_name: str) -> tu
                 return run_id, run.info.experiment_id
         except MlflowException:
             pass
-    exp = client.get_experiment_by_name(EXPERIMENT)
-    exp_id = exp.experiment_id if exp else client.create_experiment(EXPERIMENT, artifact_location=artifact_uri)
-    run = client.create_run(exp_id, run_name=run_name, tags={"medvie.stage": "train"})
+    tags = {"medvie.stage": "train"}
+    # A reward sweep (flows/sweep.py) runs each config as a DVC experiment and nests its run under one
+    # parent run; the experiment's working copy is a temp dir, so the ids come from the environment.
+    parent = os.environ.get("MEDVIE_MLFLOW_PARENT_RUN_ID")
+    exp_id = os.environ.get("MEDVIE_MLFLOW_EXPERIMENT_ID") if parent else None
+    if parent:
+        tags["mlflow.parentRunId"] = parent
+        run_name = os.environ.get("MEDVIE_MLFLOW_RUN_NAME") or run_name
+    if not exp_id:
+        exp = client.get_experiment_by_name(EXPERIMENT)
+        exp_id = exp.experiment_id if exp else client.create_experiment(EXPERIMENT, artifact_location=artifact_uri)
+    run = client.create_run(exp_id, run_name=run_name, tags=tags)
     return run.info.run_id, exp_id
 
 
