@@ -1,7 +1,64 @@
-"""`medvie` commands of the modeling area."""
+"""`medvie` commands of the modeling area: `pretrain-tiny`, `model-info`."""
+
+from __future__ import annotations
 
 import typer
 
 
+def pretrain_tiny(
+    out: str = typer.Option("pretrained/tiny", help="where the best checkpoint so far is exported"),
+    work_dir: str = typer.Option(".medvie/pretrain-tiny", help="resumable training state (not committed)"),
+    minutes: float = typer.Option(0.0, help="stop after this many minutes of this run (0: until stopped)"),
+    steps: int = typer.Option(0, help="stop at this global step (0: no limit)"),
+    checkpoint_minutes: float = typer.Option(5.0, help="checkpoint + held-out evaluation every N minutes"),
+    languages: str = typer.Option("en", help="comma-separated page languages: en, zh"),
+    tokenizer: str = typer.Option("bpe", help="bpe (learnt on synthetic pages) | qwen (the real Qwen2 vocabulary)"),
+    batch_size: int = typer.Option(8),
+    lr: float = typer.Option(1.5e-3),
+    line_growth_steps: int = typer.Option(300, help="the longest line crop grows by one line every N steps"),
+    fresh: bool = typer.Option(False, help="discard the saved state in --work-dir and start over"),
+    seed: int = typer.Option(0),
+) -> None:
+    """Pretrain the embedded tiny Qwen2.5-VL to read synthetic pages (resumes from its last checkpoint)."""
+    import shlex
+    import sys
+
+    from medvie.errors import ConfigError
+    from medvie.modeling.pretrain import PretrainConfig, pretrain
+
+    langs = tuple(x.strip() for x in languages.split(",") if x.strip())
+    if not langs or set(langs) - {"en", "zh"}:
+        raise ConfigError(f"--languages '{languages}': use en, zh or en,zh")
+    if tokenizer not in ("bpe", "qwen"):
+        raise ConfigError(f"--tokenizer '{tokenizer}': use bpe or qwen")
+    cfg = PretrainConfig(out_dir=out, work_dir=work_dir, minutes=minutes, max_steps=steps, languages=langs,
+                         checkpoint_minutes=checkpoint_minutes, tokenizer=tokenizer, batch_size=batch_size, lr=lr,
+                         line_growth_steps=line_growth_steps, seed=seed)  # fmt: skip
+    args = " ".join(shlex.quote(a) for a in sys.argv[2:])
+    pretrain(cfg, fresh=fresh, log=lambda s: print(s, flush=True), command_args=args)
+
+
+def model_info(path: str = typer.Argument("models/base", help="a model dir, a medvie_model.json dir or a hub id")) -> None:
+    """Print what a model dir resolves to: class, parameters, vocabulary, image token budget."""
+    import json
+
+    from medvie.modeling.loading import load
+
+    model, processor = load(path)
+    size = processor.image_processor.size
+    info = {
+        "class": type(model).__name__,
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "vocab": len(processor.tokenizer),
+        "dtype": str(next(model.parameters()).dtype),
+        "min_pixels": size["shortest_edge"],
+        "max_pixels": size["longest_edge"],
+        "processor": type(processor).__name__,
+    }
+    print(json.dumps(info, indent=2))
+
+
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the app."""
+    app.command("pretrain-tiny")(pretrain_tiny)
+    app.command("model-info")(model_info)
