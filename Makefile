@@ -7,13 +7,17 @@ STAMP := $(VENV)/.installed
 # Debian packages: fonts for the synthetic reports (Latin + CJK), tesseract for OCR text hints and the OCR baseline.
 APT_PACKAGES := fonts-liberation2 fonts-crosextra-carlito fonts-wqy-microhei tesseract-ocr tesseract-ocr-chi-sim
 export OMP_NUM_THREADS ?= 1
+# dvc.yaml runs `python -m stages.<name>`: the project's environment must come first on PATH
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PYTHONUNBUFFERED := 1
 
-.PHONY: run test install system-deps serve clean help
+.PHONY: run test install system-deps serve pipeline sweep clean help
 
 help:
 	@echo "make run   - set up (first time) and run the whole pipeline on the embedded default"
 	@echo "make test  - set up (first time) and run the test suite"
+	@echo "make pipeline - the same pipeline as a Prefect flow (artifacts, retries, gated promotion)"
+	@echo "make sweep - reward-configuration sweep (configs/sweeps/reward.yaml) as DVC experiments"
 	@echo "make serve - start a local Prefect server and serve the scheduled deployments"
 
 run: install
@@ -48,6 +52,12 @@ system-deps:
 
 serve: install
 	$(BIN)/python -m flows.deploy serve
+
+pipeline: install
+	$(BIN)/python -m flows.pipeline
+
+sweep: install
+	$(BIN)/python -m flows.sweep
 
 clean:
 	rm -rf $(VENV) data models metrics plots reports build mlflow.db

@@ -54,6 +54,12 @@ def dvc_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "dvc", *args]
 
 
+def _venv_path() -> str:
+    """PATH with this interpreter's bin first: dvc.yaml's `python -m stages.…` must run in this environment."""
+    here = os.path.dirname(sys.executable)
+    return os.pathsep.join([here, os.environ.get("PATH", "")])
+
+
 def run_dvc(
     args: list[str],
     cwd: str | os.PathLike[str],
@@ -66,7 +72,7 @@ def run_dvc(
     proc = subprocess.Popen(
         dvc_command(*args),
         cwd=cwd,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, "PATH": _venv_path(), **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
