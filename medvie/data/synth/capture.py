@@ -108,7 +108,12 @@ def _signature(page: Page, rng: random.Random) -> None:
         t = i / (n - 1)
         y = (y0 + y1) / 2 + amp * math.sin(freq * 6.28 * t + phase) * (1 - 0.5 * t) + rng.uniform(-2, 2)
         pts.append((float(x) + 6 * math.sin(13 * t + phase), y))
-    page.draw.line(pts, fill=(25, 35, 120, 255), width=max(2, page.size // 10), joint="curve")
+    width = max(2, page.size // 10)
+    page.draw.line(pts, fill=(25, 35, 120, 255), width=width, joint="curve")
+    xs_, ys_ = [p[0] for p in pts], [p[1] for p in pts]
+    pad = width + 2
+    page.color_boxes.append((math.floor(min(xs_) - pad), math.floor(min(ys_) - pad),
+                             math.ceil(max(xs_) + pad), math.ceil(max(ys_) + pad)))
 
 
 def _stamp(page: Page, rng: random.Random) -> bool:
@@ -136,6 +141,7 @@ def _stamp(page: Page, rng: random.Random) -> bool:
     x, y = round(cx - r), round(cy - r)
     region = page.img.crop((x, y, x + 2 * r + 1, y + 2 * r + 1)).convert("RGB")
     page.img.paste(ImageChops.multiply(region, patch), (x, y))
+    page.color_boxes.append((x, y, x + 2 * r + 1, y + 2 * r + 1))
     asc, desc = font.getmetrics()
     left, _, right, _ = font.getbbox(text, anchor="la")
     tx, ty = x + round(r - tw / 2), y + round(r - font.size * 0.6)
@@ -173,25 +179,48 @@ def placement(cap: Capture, page_size: tuple[int, int], canvas: tuple[int, int],
     return dst - lo + shift
 
 
+def _ycc(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
+    """JPEG (ITU-R BT.601 full range) YCbCr of an RGB colour, as Pillow converts it."""
+    r, g, b = rgb
+    vals = (0.299 * r + 0.587 * g + 0.114 * b, 128 - 0.168736 * r - 0.331264 * g + 0.5 * b,
+            128 + 0.5 * r - 0.418688 * g - 0.081312 * b)
+    return tuple(min(255, max(0, round(v))) for v in vals)
+
+
+# luminance LUTs: page ink is never 0, so 0 after the warp marks "off the page"
+_NONZERO = [1] + list(range(1, 256))
+_COVER = [0] + [255] * 255
+_WHITE = [0] * 255 + [255]
+
+
+@functools.lru_cache(maxsize=8)
+def _flat(size: tuple[int, int], value: int) -> Image.Image:
+    return Image.new("L", size, value)  # shared: never modified
+
+
 @functools.lru_cache(maxsize=4)
 def _noise_tile(sigma: int, size: tuple[int, int]) -> Image.Image:
-    # fixed seed: the tile is the same everywhere; each report reads it at its own offset
+    # fixed seed: the tile is the same everywhere; each report reads it at its own offset.
+    # Grey (luminance) noise: the same on R, G and B.
     g = np.random.default_rng(sigma)
     a = np.clip(128 + g.normal(0, sigma, (size[1], size[0])), 0, 255).astype(np.uint8)
-    return Image.fromarray(a, "L").convert("RGB")
+    return Image.fromarray(a, "L")
 
 
-def _background(kind: str, size: tuple[int, int], rng: random.Random) -> Image.Image:
-    base = np.array(BACKGROUNDS[kind], float)
+def _background(kind: str, size: tuple[int, int], rng: random.Random) -> tuple[Image.Image, int, int]:
+    """Luminance of a low-frequency background field and its (constant) chroma.
+
+    The brightness offsets are the same on R, G and B, so they move only the luminance.
+    """
+    y, cb, cr = _ycc(BACKGROUNDS[kind])
     gx, gy = (3, 24) if kind == "wood" else (6, 8)
-    low = base + rng.uniform(-12, 12) + np.array(
-        [[[rng.uniform(-14, 14)] * 3 for _ in range(gx)] for _ in range(gy)])
-    small = Image.fromarray(np.clip(low, 0, 255).astype(np.uint8), "RGB")
-    return small.resize(size, Image.Resampling.BILINEAR)
+    low = y + rng.uniform(-12, 12) + np.array([[rng.uniform(-14, 14) for _ in range(gx)] for _ in range(gy)])
+    small = Image.fromarray(np.clip(np.round(low), 0, 255).astype(np.uint8), "L")
+    return small.resize(size, Image.Resampling.BILINEAR), cb, cr
 
 
 def _light(cap: Capture, size: tuple[int, int], rng: random.Random) -> Image.Image | None:
-    """Uneven lighting (a soft shadow and a fold) as one multiply mask."""
+    """Uneven lighting (a soft shadow and a fold) as one multiply mask (mode L)."""
     if cap.shadow <= 0 and not cap.crease:
         return None
     gw, gh = 32, 44
@@ -205,13 +234,16 @@ def _light(cap: Capture, size: tuple[int, int], rng: random.Random) -> Image.Ima
     if cap.crease:
         side = (xx - rng.uniform(0.3, 0.7)) if rng.random() < 0.5 else (yy - rng.uniform(0.3, 0.7))
         light *= np.where(side > 0, 1.0, rng.uniform(0.9, 0.96))
-    m = Image.fromarray(np.clip(light * 255, 0, 255).astype(np.uint8), "L").resize(size, Image.Resampling.BILINEAR)
-    return Image.merge("RGB", (m, m, m))
+    m = Image.fromarray(np.clip(light * 255, 0, 255).astype(np.uint8), "L")
+    return m.resize(size, Image.Resampling.BILINEAR)
 
 
-def _occlude(img: Image.Image, kind: str, boxes: list, rng: random.Random) -> bool:
-    """Cover part of the edge without hiding any printed text; False when nothing fits."""
-    w, h = img.size
+def _occlude(planes: list[Image.Image], kind: str, boxes: list, rng: random.Random) -> bool:
+    """Cover part of the edge without hiding any printed text; False when nothing fits.
+
+    `planes` are the Y, Cb, Cr images; each gets its component of the colour.
+    """
+    w, h = planes[0].size
     for _ in range(10):
         bw, bh = rng.uniform(0.08, 0.18) * w, rng.uniform(0.06, 0.14) * h
         edge = rng.choice("lrtb")
@@ -222,46 +254,182 @@ def _occlude(img: Image.Image, kind: str, boxes: list, rng: random.Random) -> bo
             break
     else:
         return False
-    d = ImageDraw.Draw(img)
     if kind == "finger":
-        d.ellipse(box, fill=(rng.randint(200, 230), rng.randint(150, 180), rng.randint(125, 150)))
+        color = (rng.randint(200, 230), rng.randint(150, 180), rng.randint(125, 150))
     elif kind == "paper":
-        d.rectangle(box, fill=(rng.randint(235, 255), rng.randint(225, 250), rng.randint(150, 200)))
+        color = (rng.randint(235, 255), rng.randint(225, 250), rng.randint(150, 200))
     else:
-        d.rounded_rectangle(box, radius=min(bw, bh) / 3, outline=(120, 120, 125), width=5)
+        color = (120, 120, 125)
+    for plane, v in zip(planes, _ycc(color)):
+        d = ImageDraw.Draw(plane)
+        if kind == "finger":
+            d.ellipse(box, fill=v)
+        elif kind == "paper":
+            d.rectangle(box, fill=v)
+        else:
+            d.rounded_rectangle(box, radius=min(bw, bh) / 3, outline=v, width=5)
     return True
+
+
+def _coefs(m: np.ndarray) -> tuple[float, ...]:
+    m = m / m[2, 2]
+    return tuple(float(v) for v in m.reshape(-1)[:8])
+
+
+def _shift(dx: float, dy: float) -> np.ndarray:
+    return np.array([[1.0, 0, dx], [0, 1.0, dy], [0, 0, 1.0]])
+
+
+_TILE, _BLOCK = 32, 16
+
+
+def _warp(luma: Image.Image, inv: np.ndarray, size: tuple[int, int]) -> Image.Image:
+    """The page luminance on the canvas (bilinear); 0 off the page.
+
+    Same pixels as one Image.transform, but only canvas tiles that read non-white page pixels or the
+    page edge are resampled: tiles wholly inside blank paper are filled white, tiles off the page stay 0.
+    """
+    cw, ch = size
+    pw, ph = luma.size
+    out = Image.new("L", size, 0)
+    corners = _solve_quad(inv, (pw, ph))
+    ImageDraw.Draw(out).polygon(corners, fill=255)
+    # non-white 16x16 page blocks, as a summed-area table
+    white = luma.point(_WHITE).reduce(_BLOCK)
+    inked = (np.asarray(white) < 255).astype(np.int32)
+    sat = np.zeros((inked.shape[0] + 1, inked.shape[1] + 1), np.int32)
+    sat[1:, 1:] = inked.cumsum(0).cumsum(1)
+    nx, ny = -(-cw // _TILE), -(-ch // _TILE)
+    gx = np.minimum(np.arange(nx + 1) * _TILE, cw).astype(float)
+    gy = np.minimum(np.arange(ny + 1) * _TILE, ch).astype(float)
+    pts = np.stack(np.meshgrid(gx, gy), -1) @ inv[:, :2].T + inv[:, 2]  # (ny+1, nx+1, 3)
+    sx, sy = pts[..., 0] / pts[..., 2], pts[..., 1] / pts[..., 2]
+
+    def quad(a):  # per tile min / max over its four corners
+        c = np.stack([a[:-1, :-1], a[:-1, 1:], a[1:, :-1], a[1:, 1:]])
+        return c.min(0), c.max(0)
+
+    (x0, x1), (y0, y1) = quad(sx), quad(sy)
+    x0, y0, x1, y1 = x0 - 2, y0 - 2, x1 + 2, y1 + 2  # bilinear reach and rounding margin
+    outside = (x1 < 0) | (y1 < 0) | (x0 > pw) | (y0 > ph)
+    inside = (x0 >= 0) & (y0 >= 0) & (x1 <= pw) & (y1 <= ph)
+    bh, bw = inked.shape
+    bx0 = np.clip(np.floor(x0 / _BLOCK), 0, bw).astype(int)
+    by0 = np.clip(np.floor(y0 / _BLOCK), 0, bh).astype(int)
+    bx1 = np.clip(np.floor(x1 / _BLOCK) + 1, 0, bw).astype(int)
+    by1 = np.clip(np.floor(y1 / _BLOCK) + 1, 0, bh).astype(int)
+    ink = sat[by1, bx1] - sat[by0, bx1] - sat[by1, bx0] + sat[by0, bx0]
+    todo = ~outside & ~(inside & (ink == 0))
+    method, bilinear = Image.Transform.PERSPECTIVE, Image.Resampling.BILINEAR
+    for ty in range(ny):
+        row = todo[ty]
+        if not row.any():
+            continue
+        ys, ye = ty * _TILE, min(ch, (ty + 1) * _TILE)
+        # runs of consecutive tiles to resample in this row
+        edges = np.flatnonzero(np.diff(np.concatenate(([0], row.astype(np.int8), [0]))))
+        for a, b in zip(edges[::2], edges[1::2]):
+            xs, xe = a * _TILE, min(cw, b * _TILE)
+            out.im.transform((xs, ys, xe, ye), luma.im, method, _coefs(inv @ _shift(xs, ys)), bilinear, 1)
+    return out
+
+
+def _solve_quad(inv: np.ndarray, page: tuple[int, int]) -> list[tuple[float, float]]:
+    """The page corners on the canvas (through the inverse of `inv`)."""
+    fwd = np.linalg.inv(inv)
+    w, h = page
+    c = np.array([[0, 0, 1], [w, 0, 1], [w, h, 1], [0, h, 1]], float) @ fwd.T
+    return [(float(x), float(y)) for x, y in c[:, :2] / c[:, 2:]]
+
+
+def _paint_color(page_img: Image.Image, box: tuple, fwd: np.ndarray, inv: np.ndarray,
+                 cb: Image.Image, cr: Image.Image, mask: Image.Image | None) -> None:
+    """Chroma of one coloured page box, warped like the page, into the Cb/Cr planes."""
+    cw, ch = cb.size
+    pw, ph = page_img.size
+    x0, y0, x1, y1 = max(0, box[0]), max(0, box[1]), min(pw, box[2]), min(ph, box[3])
+    if x0 >= x1 or y0 >= y1:
+        return
+    corners = np.array([[x0, y0, 1], [x1, y0, 1], [x1, y1, 1], [x0, y1, 1]], float) @ fwd.T
+    xy = corners[:, :2] / corners[:, 2:]
+    dx0, dy0 = (max(0, math.floor(v) - 1) for v in xy.min(0))
+    dx1, dy1 = min(cw, math.ceil(xy[:, 0].max()) + 1), min(ch, math.ceil(xy[:, 1].max()) + 1)
+    if dx0 >= dx1 or dy0 >= dy1:
+        return
+    # the page area feeding that rectangle, with a margin so bilinear reads stay inside the crop
+    back = np.array([[dx0, dy0, 1], [dx1, dy0, 1], [dx1, dy1, 1], [dx0, dy1, 1]], float) @ inv.T
+    sxy = back[:, :2] / back[:, 2:]
+    sx0, sy0 = (max(0, math.floor(v) - 2) for v in sxy.min(0))
+    sx1, sy1 = min(pw, math.ceil(sxy[:, 0].max()) + 2), min(ph, math.ceil(sxy[:, 1].max()) + 2)
+    if sx0 >= sx1 or sy0 >= sy1:
+        return
+    crop = page_img.crop((sx0, sy0, sx1, sy1)).convert("RGB")
+    m = _shift(-sx0, -sy0) @ inv @ _shift(dx0, dy0)
+    patch = crop.transform((dx1 - dx0, dy1 - dy0), Image.Transform.PERSPECTIVE, _coefs(m),
+                           Image.Resampling.BILINEAR, fillcolor=(255, 255, 255)).convert("YCbCr")
+    _, pcb, pcr = patch.split()
+    pmask = mask.crop((dx0, dy0, dx1, dy1)) if mask is not None else None
+    cb.paste(pcb, (dx0, dy0), pmask)
+    cr.paste(pcr, (dx0, dy0), pmask)
+
+
+def _blur(img: Image.Image, sigma: float) -> Image.Image:
+    """Gaussian-like blur of standard deviation `sigma` (pixels) on a luminance plane."""
+    if sigma <= 0.75:
+        # a 3x3 Gaussian is exact to within 1% here
+        k = [math.exp(-(i * i) / (2 * sigma * sigma)) for i in (-1, 0, 1)]
+        w = [a * b for a in k for b in k]
+        return img.filter(ImageFilter.Kernel((3, 3), w, sum(w)))
+    # two box passes of this radius have the variance of the Gaussian (one call: cheaper than 3 passes)
+    r = (math.sqrt(1 + 6 * sigma * sigma) - 1) / 2
+    return img._new(img.im.box_blur((r, r), 2))
 
 
 def apply_capture(page: Page, cap: Capture, canvas: tuple[int, int], rng: random.Random
                   ) -> tuple[Image.Image, bytes | None, list[list[int]], np.ndarray]:
-    """The photographed image, its JPEG bytes (when JPEG), the run boxes on it and the homography."""
+    """The photographed image, its JPEG bytes (when JPEG), the run boxes on it and the homography.
+
+    Works on luminance (Y) at full cost and on chroma (Cb, Cr) only where there is colour: the page
+    is grey apart from its colour boxes, the background has one chroma, and noise is grey.
+    """
     cw, ch = canvas
     w, h = page.img.size
     src = np.array([[0, 0], [w, 0], [w, h], [0, h]], float)
     dst = placement(cap, (w, h), canvas, rng)
     fwd = _solve(src, dst)
+    luma = page.img.convert("L")
     if np.allclose(dst, src) and (w, h) == (cw, ch):
-        img = page.img.convert("RGB")
+        inv, mask = np.eye(3), None
+        y = luma
+        cb, cr = Image.new("L", canvas, 128), Image.new("L", canvas, 128)
     else:
         inv = _solve(dst, src)
-        warped = page.img.transform((cw, ch), Image.Transform.PERSPECTIVE, tuple(inv.reshape(-1)[:8]),
-                                    Image.Resampling.BILINEAR, fillcolor=(0, 0, 0, 0))
-        img = _background(cap.background, (cw, ch), rng)
-        img.paste(warped, (0, 0), warped)
+        warped = _warp(luma.point(_NONZERO), inv, canvas)
+        mask = warped.point(_COVER)
+        y, bcb, bcr = _background(cap.background, canvas, rng)
+        y.paste(warped, (0, 0), mask)
+        cb, cr = Image.new("L", canvas, bcb), Image.new("L", canvas, bcr)
+        cb.paste(128, (0, 0, cw, ch), mask)
+        cr.paste(128, (0, 0, cw, ch), mask)
+    for box in page.color_boxes:
+        _paint_color(page.img, box, fwd, inv, cb, cr, mask)
     boxes = transform_boxes([r.box for r in page.runs], fwd, (cw, ch))
     if cap.occlusion:
-        if not _occlude(img, cap.occlusion, boxes, rng):
+        if not _occlude([y, cb, cr], cap.occlusion, boxes, rng):
             cap.occlusion = None
     light = _light(cap, (cw, ch), rng)
     if light is not None:
-        img = ImageChops.multiply(img, light)
+        y = ImageChops.multiply(y, light)
+        grey = _flat((cw, ch), 128)
+        cb, cr = Image.composite(cb, grey, light), Image.composite(cr, grey, light)
     sigma = 3 if cap.jpeg_quality is None or cap.blur == 0 else 5
     tile = _noise_tile(sigma, (1120, 1500) if cw > 448 else (448, 448))
     ox, oy = rng.randint(0, max(0, tile.width - cw)), rng.randint(0, max(0, tile.height - ch))
     if tile.width >= cw and tile.height >= ch:
-        img = ImageChops.add(img, tile.crop((ox, oy, ox + cw, oy + ch)), 1.0, -128)
+        y = ImageChops.add(y, tile.crop((ox, oy, ox + cw, oy + ch)), 1.0, -128)
     if cap.blur > 0:
-        img = img.filter(ImageFilter.GaussianBlur(cap.blur))
+        y = _blur(y, cap.blur)
+    img = Image.merge("YCbCr", (y, cb, cr))
     data = None
     if cap.jpeg_quality:
         buf = io.BytesIO()
@@ -269,6 +437,8 @@ def apply_capture(page: Page, cap: Capture, canvas: tuple[int, int], rng: random
         data = buf.getvalue()
         img = Image.open(io.BytesIO(data))
         img.load()
+    else:
+        img = img.convert("RGB")
     return img, data, boxes, fwd
 
 

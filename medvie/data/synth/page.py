@@ -5,6 +5,7 @@ The label is assembled from what was actually drawn, so it holds exactly the pri
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from PIL import Image, ImageDraw, ImageFont
@@ -25,6 +26,18 @@ class Run:
     joiner: str = " "  # how wrapped pieces of one field join back into the value
 
 
+@functools.lru_cache(maxsize=8192)
+def _shaped(font: ImageFont.FreeTypeFont, s: str) -> tuple[float, int, int, object, tuple[int, int]]:
+    """Advance width, ink left/right and the rendered mask of `s` (anchor "la", integer origin).
+
+    Fonts are cached objects (fonts.load_font), so labels, units and headers that recur across
+    reports are measured and rasterised once.
+    """
+    left, _, right, _ = font.getbbox(s, anchor="la")
+    mask, offset = font.getmask2(s, "L", anchor="la", start=(0.0, 0.0))
+    return font.getlength(s), left, right, mask, offset
+
+
 class Overflow(Exception):
     """The content does not fit the page; the caller retries with less or smaller content."""
 
@@ -39,6 +52,9 @@ class Page:
         self.runs: list[Run] = []
         self.bottom = 0.0
         self.signature_slot: tuple[int, int, int, int] | None = None
+        # the page is drawn in grays except inside these boxes (stamp, signature): the capture
+        # works on luminance and takes colour only from here
+        self.color_boxes: list[tuple[int, int, int, int]] = []
         self.colon = ":"
 
     @property
@@ -54,7 +70,7 @@ class Page:
     def text(self, x: float, y: float, s: str, font: ImageFont.FreeTypeFont, field: str | None = None,
              fill: tuple[int, int, int] | None = None, align: str = "left", joiner: str = " ") -> float:
         """Draw `s` with its top (ascender) at y; return the x where it ends."""
-        width = font.getlength(s)
+        width, left, right, mask, offset = _shaped(font, s)
         if align == "right":
             x -= width
         elif align == "center":
@@ -63,8 +79,9 @@ class Page:
         ascent, descent = font.getmetrics()
         if x < 0 or x + width > self.width + 0.5 or y + ascent + descent > self.height:
             raise Overflow(s)
-        self.draw.text((x, y), s, font=font, fill=fill or self.ink, anchor="la")
-        left, _, right, _ = font.getbbox(s, anchor="la")
+        # what ImageDraw.text does for an integer origin, with the mask from the cache
+        ink = self.draw._getink(fill or self.ink)[0]
+        self.draw.draw.draw_bitmap((x + offset[0], y + offset[1]), mask, ink)
         self.runs.append(Run(s, (x + min(left, 0), y, x + max(right, width), y + ascent + descent), field, joiner))
         self.bottom = max(self.bottom, y + ascent + descent)
         return x + width
