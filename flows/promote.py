@@ -80,9 +80,7 @@ def _call_registry(action: str, name: str, alias: str, version: str | None, reas
                    metric: str, min_gain: float, force: bool) -> Any:
     from medvie import registry
 
-    fn = getattr(registry, {"promote": "promote", "gate": "gate_and_promote", "rollback": "rollback"}[action], None)
-    if fn is None:
-        raise MedvieError(f"medvie.registry has no '{action}' function yet; install a build that provides it")
+    fn = getattr(registry, {"promote": "promote", "gate": "gate_and_promote", "rollback": "rollback"}[action])
     if action == "promote":
         if version is None:
             raise MedvieError("promote needs --version (the registered model version to point the alias at)")
