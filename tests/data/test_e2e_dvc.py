@@ -15,17 +15,14 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _write_source(src: Path, data_helpers, n: int) -> None:
-    try:
-        from medvie.data.synth import write_dataset
-    except ImportError:
-        data_helpers.write_source(src, n)
-    else:
-        write_dataset(src, n=n, seed=0)
+def _write_source(src: Path, n: int) -> None:
+    from medvie.data.synth import write_dataset
+
+    write_dataset(src, n=n, seed=0)
 
 
 @pytest.mark.slow
-def test_dvc_repro_validate(tmp_path, data_helpers):
+def test_dvc_repro_validate(tmp_path):
     proj = tmp_path / "proj"
     proj.mkdir()
     for name in ("dvc.yaml", "params.yaml"):
@@ -34,7 +31,7 @@ def test_dvc_repro_validate(tmp_path, data_helpers):
     for name in ("medvie", "stages", "schemas"):
         if (REPO / name).exists():
             shutil.copytree(REPO / name, proj / name, ignore=ignore)
-    _write_source(proj / "src", data_helpers, 16)
+    _write_source(proj / "src", 16)
     params = yaml.safe_load((proj / "params.yaml").read_text())
     params["data"]["source"] = "src"
     params["data"]["synthetic"]["n"] = 16
