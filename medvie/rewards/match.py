@@ -72,7 +72,93 @@ class Matcher:
                     else:
                         n += self.match(v, w)
             return n
-        return sum(s for _, _, s in self.assign(p, g))
+        if not self.unordered:
+            return sum(s for _, _, s in self.assign(p, g))
+        if self.fuzzy:
+            return self._fuzzy_list_total(p, g)
+        return self._exact_list_total(p, g)
+
+    def _fuzzy_list_total(self, ps: list, gs: list) -> int:
+        """sum of the scores of `assign(ps, gs)` for fuzzy unordered matching, without the pairs."""
+        k = min(len(ps), len(gs))
+        if k == 0:
+            return 0
+        if (ps if k == len(ps) else ps[:k]) == (gs if k == len(gs) else gs[:k]):  # every aligned pair identical
+            return sum(count_leaves(g) for g in (gs if k == len(gs) else gs[:k]))
+        if len(ps) == 1 and len(gs) == 1:
+            return self.match(ps[0], gs[0])
+        match = self.match
+        return _best_total([[match(p, g) for g in gs] for p in ps])
+
+    def _exact_list_total(self, ps: list, gs: list) -> int:
+        """sum of the scores of `assign(ps, gs)` for exact unordered matching, without the pairs.
+
+        The same steps (aligned check, identical items paired by hashing, best assignment of the
+        rest), with flat rows (dicts of leaves) compared as item sets in C, and the assignment
+        solved without scipy when each remaining row's best column is distinct (the total of row
+        maxima bounds every assignment, so it is the optimum; optimal totals are unique).
+        """
+        k = min(len(ps), len(gs))
+        if k == 0:
+            return 0
+        if (ps if k == len(ps) else ps[:k]) == (gs if k == len(gs) else gs[:k]):  # every aligned pair identical
+            return sum(count_leaves(g) for g in (gs if k == len(gs) else gs[:k]))
+        frozen_g: dict[Any, list[int]] = {}
+        flat_g: list[Any] = []  # frozenset of items for a flat row, else None
+        for j in range(len(gs) - 1, -1, -1):
+            g = gs[j]
+            f = None
+            if type(g) is dict:
+                try:
+                    f = frozenset(g.items())
+                except TypeError:
+                    key = _freeze(g)
+                else:
+                    key = f
+            else:
+                key = _freeze(g)
+            flat_g.append(f)
+            frozen_g.setdefault(key, []).append(j)
+        flat_g.reverse()
+        total = 0
+        rem_p: list[int] = []
+        flat_p: list[Any] = []
+        used = set()
+        for i, p in enumerate(ps):
+            f = None
+            if type(p) is dict:
+                try:
+                    f = frozenset(p.items())
+                except TypeError:
+                    key = _freeze(p)
+                else:
+                    key = f
+            else:
+                key = _freeze(p)
+            js = frozen_g.get(key)
+            if js:
+                j = js.pop()
+                used.add(j)
+                total += len(gs[j]) if f is not None else count_leaves(gs[j])
+            else:
+                rem_p.append(i)
+                flat_p.append(f)
+        if not rem_p or len(used) == len(gs):
+            return total
+        rem_g = [j for j in range(len(gs)) if j not in used]
+        if len(rem_p) == 1 and len(rem_g) == 1:
+            i, j = rem_p[0], rem_g[0]
+            fp, fg = flat_p[0], flat_g[j]
+            return total + (len(fp & fg) if fp is not None and fg is not None else self.match(ps[i], gs[j]))
+        scores = []
+        for a, i in enumerate(rem_p):
+            fp = flat_p[a]
+            if fp is not None:
+                row = [len(fp & flat_g[j]) if flat_g[j] is not None else self.match(ps[i], gs[j]) for j in rem_g]
+            else:
+                row = [self.match(ps[i], gs[j]) for j in rem_g]
+            scores.append(row)
+        return total + _best_total(scores)
 
     def assign(self, ps: list, gs: list) -> list[tuple[int, int, int]]:
         """Pairs (i, j, matched leaves) of predicted item i with true item j, best total."""
@@ -121,6 +207,40 @@ class Matcher:
 
         rows, cols = linear_sum_assignment(np.asarray(scores), maximize=True)
         return [(rem_p[a], rem_g[b], scores[a][b]) for a, b in zip(rows.tolist(), cols.tolist())]
+
+
+def _best_total(scores: list[list[int]]) -> int:
+    """The largest total of a one-to-one assignment on a non-negative score matrix."""
+    best = 0
+    taken = set()
+    for row in scores:
+        m = max(row)
+        if m:
+            j = row.index(m)
+            if j in taken:
+                break
+            taken.add(j)
+            best += m
+    else:
+        return best  # every positive row has its own best column: the row-maxima bound is met
+    cols = list(zip(*scores))
+    best = 0
+    taken = set()
+    for col in cols:
+        m = max(col)
+        if m:
+            i = col.index(m)
+            if i in taken:
+                break
+            taken.add(i)
+            best += m
+    else:
+        return best
+    import numpy as np
+    from scipy.optimize import linear_sum_assignment
+
+    rows, cols_ = linear_sum_assignment(np.asarray(scores), maximize=True)
+    return sum(scores[a][b] for a, b in zip(rows.tolist(), cols_.tolist()))
 
 
 def match_counts(pred: Node | None, truth: Node | None, matcher: Matcher) -> tuple[int, int, int]:
