@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages: fonts for the synthetic reports (Latin + CJK), tesseract for OCR text hints and the OCR baseline.
-APT_PACKAGES := fonts-liberation2 fonts-crosextra-carlito fonts-wqy-microhei tesseract-ocr tesseract-ocr-chi-sim
+APT_PACKAGES := fonts-dejavu-core fonts-liberation2 fonts-crosextra-carlito fonts-wqy-microhei tesseract-ocr tesseract-ocr-chi-sim
 export OMP_NUM_THREADS ?= 1
 # dvc.yaml runs `python -m stages.<name>`: the project's environment must come first on PATH
 export PATH := $(CURDIR)/$(BIN):$(PATH)

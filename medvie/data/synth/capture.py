@@ -120,11 +120,13 @@ def _stamp(page: Page, rng: random.Random) -> bool:
     """A red round stamp in free space near the bottom; False when none fits off the labelled text."""
     r = round(page.size * rng.uniform(2.4, 3.2))
     labelled = [run.box for run in page.runs if run.field]
-    for _ in range(12):
+    printed = [run.box for run in page.runs]
+    # prefer blank paper; else it may cover unlabelled text (a signer's name), never a label value
+    for i in range(24):
         cx = rng.uniform(page.width * 0.45, page.width - r - 4)
         cy = rng.uniform(max(r + 4, page.height * 0.5), page.height - r - 4)
         box = (cx - r, cy - r, cx + r, cy + r)
-        if not _overlaps(box, labelled, pad=4):
+        if not _overlaps(box, printed if i < 12 else labelled, pad=4):
             break
     else:
         return False

@@ -24,6 +24,7 @@ class Content:
     title_exam: str = ""  # exam name printed as the page title (tiny pages)
     staff: tuple[str, str] = ("", "")  # tester, reviewer
     mark_style: str = "arrow"
+    tiny_units: bool = True  # tiny pages print a unit column only sometimes (width)
     item_style: str = "abbr"
 
     @property
@@ -43,7 +44,7 @@ def compose(rng: random.Random, doc_type: str, language: str, preset: str) -> Co
     t_collect = rng.randint(7 * 60, 11 * 60)
     t_exam = t_collect + rng.randint(20, 180)
     t_report = t_exam + rng.randint(10, 240)
-    fmt = rng.choice(V.TIME_FORMATS[:1] if tiny else V.TIME_FORMATS)
+    fmt = V.TIME_FORMATS[-1] if tiny else rng.choice(V.TIME_FORMATS)
     place = rng.choice(V.ZH_HOSPITAL_PLACES if zh else V.EN_HOSPITAL_PLACES)
     kind = rng.choice(V.ZH_HOSPITAL_KINDS if zh else V.EN_HOSPITAL_KINDS)
     hospital = place + kind if zh else f"{place} {kind}"
@@ -51,7 +52,7 @@ def compose(rng: random.Random, doc_type: str, language: str, preset: str) -> Co
     c.staff = (V.person(rng, language)[0], V.person(rng, language)[0])
 
     if lab:
-        exam_name = V.pick(rng, V.EXAM_NAMES[doc_type], language)
+        exam_name = V.pick(rng, (V.EXAM_SHORT if tiny else V.EXAM_NAMES)[doc_type], language)
         story: dict[str, str] = {}
     else:
         story = narrative(rng, doc_type, language, short=tiny)
@@ -108,6 +109,7 @@ def compose(rng: random.Random, doc_type: str, language: str, preset: str) -> Co
         c.mark_style = "arrow" if tiny or rng.random() < arrow_p else "letter"
         if tiny:
             c.item_style = "short" if zh else "abbr"
+            c.tiny_units = rng.random() < 0.4
         else:
             c.item_style = rng.choice(("full", "both", "full") if zh else ("abbr", "full", "both"))
         short = "short" if zh else "abbr"

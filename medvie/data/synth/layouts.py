@@ -55,6 +55,11 @@ COLUMN_HEADS = {
     "Abnormal Mark": (("Flag",), ("提示", "标志")), "Unit": (("Unit",), ("单位",)),
     "Reference Range": (("Reference Range", "Ref. Range"), ("参考范围", "参考区间")),
 }
+TINY_COLUMN_HEADS = {
+    "Item Name": (("Test", "Item"), ("项目",)), "Result": (("Result",), ("结果",)),
+    "Result+": (("Result",), ("结果",)), "Abnormal Mark": (("Flag",), ("提示",)), "Unit": (("Unit",), ("单位",)),
+    "Reference Range": (("Range", "Ref."), ("参考值", "参考范围")),
+}
 STAFF = ((("Tested by", "Technician"), ("检验者", "检验医师")), (("Reviewed by", "Verified by"), ("审核者", "报告医师")))
 DISCLAIMER = (("This report is valid only for the sample tested.", "本报告仅对所检标本负责。"),
               ("For clinical reference only.", "本报告仅供临床参考。"))
@@ -143,9 +148,9 @@ class Drawer:
         y += p.line_height(big, 1.3)
         kind = "lab" if c.lab else c.doc_type
         p.text(x, y, TITLES[kind][self.zh], mid, align=align)
-        y += p.line_height(mid, 1.5)
-        p.rule(self.x0, y - self.lh * 0.25, self.x1, width=2)
-        return y
+        y = p.bottom + self.lh * 0.2
+        p.rule(self.x0, y, self.x1, width=2)
+        return y + self.lh * 0.3
 
     def header(self, y: float) -> float:
         items = [(self.key_label(k), v, self.field(k)) for k, v in self.c.header]
@@ -168,10 +173,10 @@ class Drawer:
         cell = (self.x1 - self.x0) / cols
         col = 0
         for key, value, field in items:
-            need = self.key_font.getlength(key + p.colon) + gap + self.f.getlength(value) + self.f.size
-            span = min(cols, int(need // cell) + 1)
-            if need > cols * cell and span == cols:
+            need = self.key_font.getlength(key + p.colon) + gap + self.f.getlength(value)
+            if need > self.x1 - self.x0:
                 raise Overflow(value)
+            span = min(cols, int((need + self.f.size) // cell) + 1)
             if col + span > cols:
                 col, y = 0, y + self.lh
             p.key_value(self.x0 + col * cell, y, key, value, field, self.key_font, self.f)
@@ -183,10 +188,10 @@ class Drawer:
     def table(self, y: float) -> float:
         rows = self.c.rows if self.level == 0 else self.c.short_rows
         cols = self.L.cols
-        if self.tiny and self.level >= 2:
+        if self.tiny and (self.level >= 1 or not self.c.tiny_units):
             cols = tuple(k for k in cols if k != "Unit")
-        if self.tiny and self.level >= 5:
-            rows = rows[: max(1, len(rows) - (self.level - 4))]
+        if self.tiny and self.level >= 6:
+            rows = rows[: max(1, len(rows) - (self.level - 5))]
         if self.L.table == "split" and len(rows) >= 8:
             half = (len(rows) + 1) // 2
             mid = (self.x0 + self.x1) / 2
@@ -205,14 +210,14 @@ class Drawer:
     def grid(self, rows: list[dict[str, str]], cols: tuple[str, ...], x0: float, x1: float, y: float,
              base: int) -> float:
         p, f, style = self.p, self.f, self.L.table
-        heads = [self.word(COLUMN_HEADS[k]) for k in cols]
+        heads = [self.word((TINY_COLUMN_HEADS if self.tiny else COLUMN_HEADS)[k]) for k in cols]
         hf = self.fb
         widths = []
         for k, h in zip(cols, heads):
             w = max([f.getlength(self.cell_text(k, r, base + i)) for i, r in enumerate(rows)] + [0])
             widths.append(max(w, hf.getlength(h) if style != "none" else 0))
         free = (x1 - x0) - sum(widths)
-        if free < f.size * 0.7 * (len(cols) - 1):
+        if free < f.size * (0.5 if self.tiny else 0.7) * (len(cols) - 1):
             raise Overflow("table too wide")
         pad = free / len(cols)
         xs, x = [], x0
@@ -260,7 +265,7 @@ class Drawer:
     def narrative(self, y: float) -> float:
         p, style = self.p, self.L.narrative
         sections = list(self.c.sections)
-        if self.tiny and self.level >= 2:
+        if self.tiny and self.level >= 1:
             sections = [s for s in sections if s[0] != "Treatment Recommendations"]
         for key, text in sections:
             label = self.key_label(key) + p.colon

@@ -23,6 +23,7 @@ class Study:
     site: tuple[str, str]
     findings: tuple[Finding, ...]
     short_name: tuple[str, str] = ("", "")
+    short_site: tuple[str, str] = ("", "")
 
 
 IMAGING = (
@@ -45,7 +46,7 @@ IMAGING = (
                  "肝右叶见一无回声区，大小约{b}x{c}cm，边界清。"),
                 ("Hepatic cyst", "肝囊肿"), ("Follow-up in 12 months.", "建议12个月后复查。"),
                 ("Liver cyst {b} cm.", "肝囊肿{b}cm。")),
-    ), ("Abd US", "腹部B超")),
+    ), ("Abd US", "腹部B超"), ("Abdomen", "肝胆胰脾")),
     Study(("Thyroid Ultrasound", "甲状腺超声"), ("Thyroid", "甲状腺"), (
         Finding(("The thyroid is normal in size with homogeneous echotexture. No focal lesion is seen.",
                  "甲状腺大小正常，实质回声均匀，未见明显占位。"),
@@ -126,7 +127,7 @@ def narrative(rng: random.Random, doc_type: str, language: str, short: bool) -> 
     }
     out = {
         "Examination Name": (study.short_name if short else study.name)[zh],
-        "Examination Site": study.site[zh],
+        "Examination Site": (study.short_site if short and study.short_site[0] else study.site)[zh],
         "Examination Description": ((f.short if short else f.desc)[zh]).format(**slots),
         "Diagnosis": f.diag[zh],
     }

@@ -99,7 +99,10 @@ class Page:
         for u in units:
             cand = cur + sep + u if cur else u
             limit = first if not lines else rest
-            if cur and font.getlength(cand) > limit:
+            if not cur and not lines and font.getlength(u) > first:
+                lines.append("")  # not even one word fits after the heading: start below it
+                cur = u
+            elif cur and font.getlength(cand) > limit:
                 lines.append(cur)
                 cur = u
             else:
@@ -114,7 +117,8 @@ class Page:
         fx = first_x if first_x is not None else x
         joiner = "" if self.zh else " "
         for i, line in enumerate(self.wrap(text, font, right - fx, right - x)):
-            self.text(fx if i == 0 else x, y, line, font, field=field, joiner=joiner)
+            if line:
+                self.text(fx if i == 0 else x, y, line, font, field=field, joiner=joiner)
             y += self.line_height(font, spacing)
         return y
 

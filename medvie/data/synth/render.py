@@ -22,7 +22,7 @@ TINY_WIDTH, TINY_MIN_H, TINY_MAX_H, TOKEN = 448, 196, 448, 28
 FULL_SIZE = (1000, 1400)
 # tighter fits tried in turn when content overflows: font scale per level
 MAX_ATTEMPTS = 16
-FIT_SCALES = (1.0, 1.0, 1.0, 0.93, 0.87, 0.82, 0.82, 0.82, 0.78, 0.74)
+FIT_SCALES = (1.0, 1.0, 0.93, 0.87, 0.82, 0.78, 0.78, 0.78, 0.74, 0.7)
 
 
 @dataclass
@@ -71,14 +71,14 @@ def _try_render(seed: int, preset: str, language: str, doc_type: str | None, att
     layouts = LAYOUTS[preset]
     layout = layouts[rng.randrange(len(layouts))]
     tiny = preset == "tiny"
-    x_height = rng.uniform(14.5, 17.0) if tiny else rng.uniform(9.5, 11.0)
+    x_height = rng.uniform(14.5, 17.0) if tiny else rng.uniform(10.5, 12.5)
     size = family.size_for_x_height(x_height)
     page_size = (TINY_WIDTH, TINY_MAX_H) if tiny else FULL_SIZE
     layout_seed = rng.random()
     for level, scale in enumerate(FIT_SCALES):
         page = Page(*page_size, language, family, round(size * scale))
         try:
-            Drawer(page, content, layout, random.Random(f"{layout_seed}/{level}"), level).draw()
+            Drawer(page, content, layout, random.Random(layout_seed), level).draw()
             break
         except Overflow:
             continue

@@ -125,6 +125,10 @@ EXAM_NAMES = {
     "lipid": ("Lipid Panel", "血脂四项"),
     "thyroid": ("Thyroid Function", "甲状腺功能"),
 }
+EXAM_SHORT = {
+    "cbc": ("CBC", "血常规"), "biochemistry": ("Liver/Kidney", "肝肾功能"), "urinalysis": ("Urinalysis", "尿常规"),
+    "lipid": ("Lipids", "血脂"), "thyroid": ("Thyroid", "甲功"),
+}
 SPECIMENS = {"cbc": ("Whole blood", "全血"), "urinalysis": ("Urine", "尿液")}
 
 EN_FIRST_M = ("James", "Wei", "David", "Ahmed", "Carlos", "Ivan", "Tom", "Ravi", "Lucas", "Ken", "Omar", "Paul")
@@ -202,8 +206,10 @@ def numeric_value(rng: random.Random, t: Test, lo: str, hi: str, state: str) -> 
         elif state == "high":
             span = (hi_f - lo_f) if lo_f is not None else hi_f
             v = hi_f + span * rng.uniform(0.04, 0.8)
-        else:
-            v = lo_f * rng.uniform(0.45, 0.95)
+        else:  # low by up to most of the normal span, as lab outliers are, never 0 or below
+            v = lo_f - (hi_f - lo_f) * rng.uniform(0.04, 0.8) if hi_f is not None else lo_f * rng.uniform(0.5, 0.95)
+            if v <= 0:
+                v = lo_f * rng.uniform(0.45, 0.95)
         s = _fmt(v, t.dec)
         x = float(s)
         inside = (lo_f is None or x > lo_f) and (hi_f is None or x < hi_f)
