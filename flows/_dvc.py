@@ -112,6 +112,9 @@ def failure_message(stderr: str) -> str:
     """
     lines = stderr.splitlines()
     first_error = next((i for i, ln in enumerate(lines) if ln.startswith("ERROR:")), None)
+    if first_error is not None and "failed to run:" not in lines[first_error]:
+        # DVC itself failed (a missing dependency, a bad dvc.yaml): earlier lines belong to other stages
+        return lines[first_error].removeprefix("ERROR:").strip()
     own = [ln.strip() for ln in (lines if first_error is None else lines[:first_error]) if ln.strip()]
     if own:
         return own[-1]

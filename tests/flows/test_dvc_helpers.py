@@ -25,6 +25,13 @@ def test_failure_message_falls_back_to_dvcs_first_error_line():
     assert _dvc.failure_message(stderr) == "failed to reproduce 'b':  output 'b.txt' is already tracked by SCM (e.g. Git)."
 
 
+def test_dvcs_own_error_wins_over_an_earlier_stages_progress_output():
+    stderr = ("ocr: 0page [00:00, ?page/s]\n"
+              "ERROR: failed to reproduce 'model': [Errno 2] No such file or directory: 'pretrained/tiny'\n")
+    assert _dvc.failure_message(stderr) == (
+        "failed to reproduce 'model': [Errno 2] No such file or directory: 'pretrained/tiny'")
+
+
 @pytest.mark.parametrize(("stderr", "code", "transient"), [
     (DVC_FAILURE, 255, False),
     ("ERROR: Unable to acquire lock. Most likely another DVC process is running", 255, True),
