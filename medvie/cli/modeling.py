@@ -15,7 +15,8 @@ def pretrain_tiny(
     tokenizer: str = typer.Option("bpe", help="bpe (learnt on synthetic pages) | qwen (the real Qwen2 vocabulary)"),
     batch_size: int = typer.Option(8),
     lr: float = typer.Option(1.5e-3),
-    line_growth_steps: int = typer.Option(300, help="the longest line crop grows by one line every N steps"),
+    level_up_exact: float = typer.Option(0.6, help="grow crops by one text item when held-out exact accuracy "
+                                         "reaches this"),
     fresh: bool = typer.Option(False, help="discard the saved state in --work-dir and start over"),
     seed: int = typer.Option(0),
 ) -> None:
@@ -33,7 +34,7 @@ def pretrain_tiny(
         raise ConfigError(f"--tokenizer '{tokenizer}': use bpe or qwen")
     cfg = PretrainConfig(out_dir=out, work_dir=work_dir, minutes=minutes, max_steps=steps, languages=langs,
                          checkpoint_minutes=checkpoint_minutes, tokenizer=tokenizer, batch_size=batch_size, lr=lr,
-                         line_growth_steps=line_growth_steps, seed=seed)  # fmt: skip
+                         level_up_exact=level_up_exact, seed=seed)  # fmt: skip
     args = " ".join(shlex.quote(a) for a in sys.argv[2:])
     pretrain(cfg, fresh=fresh, log=lambda s: print(s, flush=True), command_args=args)
 

@@ -17,8 +17,9 @@ from medvie.modeling.tokenizers import CHAT_TEMPLATE
 PATCH = 14
 MERGE = 2
 PIXELS_PER_TOKEN = (PATCH * MERGE) ** 2  # one image token covers a 28x28 pixel cell
-# tiny-preset pages (~448 x 200-450) → about 100-250 image tokens, never more than 256
-TINY_MIN_PIXELS = 64 * PIXELS_PER_TOKEN
+# tiny-preset pages (~448 x 200-450) → about 100-250 image tokens, never more than 256. The floor is low so
+# that small crops (pretraining snippets) are read at their printed scale instead of being upscaled.
+TINY_MIN_PIXELS = 4 * PIXELS_PER_TOKEN
 TINY_MAX_PIXELS = 256 * PIXELS_PER_TOKEN
 
 
