@@ -164,7 +164,7 @@ def sweep(config: str = DEFAULT_SPEC, promote: bool = True, name: str | None = N
     sweep_id = name or "sweep-" + dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
     parent_id, exp_id = start_parent_run(Path(root), spec.mlflow_experiment, sweep_id, spec, configs)
     # experiments run in a temporary copy of the repo: pin MLflow to this project's store
-    env = {ENV_PARENT_RUN: parent_id, ENV_EXPERIMENT: exp_id,
+    env = {ENV_PARENT_RUN: parent_id, ENV_EXPERIMENT: exp_id, "MEDVIE_MLFLOW_STORE_ROOT": str(Path(root).resolve()),
            "MLFLOW_TRACKING_URI": mlflow.get_tracking_uri(), "MLFLOW_REGISTRY_URI": mlflow.get_registry_uri()}
     client = MlflowClient()
     status = "FAILED"

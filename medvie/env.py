@@ -25,8 +25,13 @@ def project_root(start: str | os.PathLike[str] | None = None) -> Path:
 
 
 def mlflow_uris(root: Path | None = None) -> tuple[str, str]:
-    """(tracking/registry URI, artifact root URI). MLflow 3 refuses a plain file store."""
-    root = (root or project_root()).resolve()
+    """(tracking/registry URI, artifact root URI). MLflow 3 refuses a plain file store.
+
+    $MEDVIE_MLFLOW_STORE_ROOT wins over `root`: a DVC experiment runs in a temporary copy of the
+    repo, and its runs and registered versions belong in the project's store, not the copy's.
+    """
+    store = os.environ.get("MEDVIE_MLFLOW_STORE_ROOT")
+    root = Path(store).resolve() if store else (root or project_root()).resolve()
     return f"sqlite:///{root / 'mlflow.db'}", (root / "mlruns").as_uri()
 
 
