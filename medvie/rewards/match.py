@@ -209,33 +209,27 @@ class Matcher:
         return [(rem_p[a], rem_g[b], scores[a][b]) for a, b in zip(rows.tolist(), cols.tolist())]
 
 
-def _best_total(scores: list[list[int]]) -> int:
-    """The largest total of a one-to-one assignment on a non-negative score matrix."""
-    best = 0
-    taken = set()
-    for row in scores:
-        m = max(row)
+def _distinct_maxima_total(lines) -> int | None:
+    """Sum of each line's maximum when no two positive lines peak at the same index, else None."""
+    best, taken = 0, set()
+    for line in lines:
+        m = max(line)
         if m:
-            j = row.index(m)
+            j = line.index(m)
             if j in taken:
-                break
+                return None
             taken.add(j)
             best += m
-    else:
-        return best  # every positive row has its own best column: the row-maxima bound is met
-    cols = list(zip(*scores))
-    best = 0
-    taken = set()
-    for col in cols:
-        m = max(col)
-        if m:
-            i = col.index(m)
-            if i in taken:
-                break
-            taken.add(i)
-            best += m
-    else:
-        return best
+    return best
+
+
+def _best_total(scores: list[list[int]]) -> int:
+    """The largest total of a one-to-one assignment on a non-negative score matrix."""
+    # when the row (or column) maxima fall in distinct places, their sum is met and cannot be beaten
+    for lines in (scores, list(zip(*scores))):
+        total = _distinct_maxima_total(lines)
+        if total is not None:
+            return total
     import numpy as np
     from scipy.optimize import linear_sum_assignment
 
