@@ -17,6 +17,11 @@ def pretrain_tiny(
     lr: float = typer.Option(1.5e-3),
     level_up_exact: float = typer.Option(0.6, help="grow crops by one text item when held-out exact accuracy "
                                          "reaches this"),
+    hints: float = typer.Option(0.0, help="share of extraction prompts that start with the page's text lines "
+                                "(the queries stage's text hints)"),
+    mix: str = typer.Option("lines=0.5,page=0.15,extract=0.35", help="example kinds and their weights"),
+    init_from: str = typer.Option("", help="start from this exported checkpoint's weights (e.g. pretrained/tiny)"),
+    threads: int = typer.Option(1, help="torch threads"),
     fresh: bool = typer.Option(False, help="discard the saved state in --work-dir and start over"),
     seed: int = typer.Option(0),
 ) -> None:
@@ -32,9 +37,18 @@ def pretrain_tiny(
         raise ConfigError(f"--languages '{languages}': use en, zh or en,zh")
     if tokenizer not in ("bpe", "qwen"):
         raise ConfigError(f"--tokenizer '{tokenizer}': use bpe or qwen")
+    try:
+        weights = {k.strip(): float(v) for k, v in (part.split("=") for part in mix.split(",") if part.strip())}
+    except ValueError:
+        raise ConfigError(f"--mix '{mix}': use kind=weight pairs, e.g. lines=0.2,extract=0.8") from None
+    if not weights or set(weights) - {"lines", "page", "extract", "copy", "echo"} or min(weights.values()) < 0:
+        raise ConfigError(f"--mix '{mix}': kinds are lines, page, extract, copy, echo with weights >= 0")
+    if not 0.0 <= hints <= 1.0:
+        raise ConfigError(f"--hints {hints}: a share between 0 and 1")
     cfg = PretrainConfig(out_dir=out, work_dir=work_dir, minutes=minutes, max_steps=steps, languages=langs,
                          checkpoint_minutes=checkpoint_minutes, tokenizer=tokenizer, batch_size=batch_size, lr=lr,
-                         level_up_exact=level_up_exact, seed=seed)  # fmt: skip
+                         level_up_exact=level_up_exact, seed=seed, hints=hints, mix=weights, init_from=init_from,
+                         threads=threads)  # fmt: skip
     args = " ".join(shlex.quote(a) for a in sys.argv[2:])
     pretrain(cfg, fresh=fresh, log=lambda s: print(s, flush=True), command_args=args)
 

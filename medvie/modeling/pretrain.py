@@ -29,6 +29,7 @@ from medvie.modeling.tiny import TinySpec
 TRAIN_SEED0 = 10**12
 EVAL_SEED0 = 2 * 10**12
 TRANSCRIBE = "Transcribe the text in the image."
+COPY = "Copy the text above, line by line."
 FORMAT_SUFFIX = ("First output the thinking process in <think></think> tags, then the final answer in "
                  "<answer></answer> tags; the final answer is JSON.")  # fmt: skip
 ROW_KEY = "Indicators"
@@ -53,6 +54,12 @@ class PretrainConfig:
     pool_size: int = 400  # rendered pages kept in memory; `refresh` of them replaced each step
     refresh: int = 1
     mix: dict[str, float] = field(default_factory=lambda: {"lines": 0.5, "page": 0.15, "extract": 0.35})
+    # Share of extraction examples whose prompt starts with the page's text lines, formatted as the queries
+    # stage formats OCR hints (`queries.text_hints`): copying from the prompt is learnt long before reading.
+    hints: float = 0.0
+    echo_batch_factor: int = 4  # an `echo` batch holds this many times batch_size (its sequences are short)
+    threads: int = 1
+    init_from: str = ""  # an exported tiny checkpoint to start from (fresh optimizer); "" = random init
     # Curriculum level = the most text items a crop holds. It rises by one at a checkpoint whose held-out
     # single-item exact accuracy reaches `level_up_exact`: growing on a step schedule outran reading.
     level_up_exact: float = 0.6
@@ -133,13 +140,22 @@ def _schema():
     return load_schema(project_root() / "schemas" / "medical.json")
 
 
-def sample_query(label: dict, rng: random.Random, schema) -> tuple[str, dict]:
+def hint_text(lines: list[dict], rng: random.Random) -> str:
+    """The page's text as the queries stage's hint block: mostly one row per line, as OCR engines group words,
+    sometimes one text item per line, as a text layer lists them."""
+    from medvie.text.store import format_hints
+
+    rows = [{"text": t} for t in join_lines(lines).split("\n")] if rng.random() < 0.8 else lines
+    return format_hints(rows)
+
+
+def sample_query(label: dict, rng: random.Random, schema, hints: str = "") -> tuple[str, dict]:
     """(prompt, truth) as the queries stage builds them: mostly a random key subset, sometimes all keys."""
     from medvie.queries.build import ask_all, build_prompt, choose_subset, restrict
     from medvie.queries.config import QueriesConfig
 
     asked = ask_all(schema) if rng.random() < 0.2 else choose_subset(label, schema, QueriesConfig(), rng)
-    return build_prompt(schema, asked, "en", thinking=True), restrict(label, asked, schema)
+    return build_prompt(schema, asked, "en", thinking=True, hints=hints), restrict(label, asked, schema)
 
 
 def answer_text(truth: dict) -> str:
@@ -147,7 +163,7 @@ def answer_text(truth: dict) -> str:
     return f"<think>{THINK_TEXT}</think><answer>{json.dumps(truth, ensure_ascii=False)}</answer>"
 
 
-def make_example(page: dict, kind: str, rng: random.Random, max_lines: int, schema) -> dict:
+def make_example(page: dict, kind: str, rng: random.Random, max_lines: int, schema, hints: float = 0.0) -> dict:
     """One (image, user text, target) triple of the given kind."""
     lines = page["lines"]
     if kind == "lines" and lines:
@@ -157,15 +173,49 @@ def make_example(page: dict, kind: str, rng: random.Random, max_lines: int, sche
         return {"image": crop_lines(page["image"], chosen), "text": TRANSCRIBE, "target": join_lines(chosen)}
     if kind == "page" and lines:
         return {"image": page["image"], "text": TRANSCRIBE, "target": join_lines(lines)}
-    prompt, truth = sample_query(page["label"], rng, schema)
+    if kind == "copy" and lines:
+        # text only and dense: nearly every target token is a copy of the prompt, the cheapest way we found to
+        # grow the attention that finds a token's earlier occurrence and continues from there
+        hint = hint_text(lines, rng)
+        body = hint.split(":\n", 1)[1].rstrip("\n")
+        return {"image": None, "text": hint + COPY, "target": body}
+    hint = hint_text(lines, rng) if lines and rng.random() < hints else ""
+    prompt, truth = sample_query(page["label"], rng, schema, hint)
     return {"image": page["image"], "text": prompt, "target": answer_text(truth), "truth": truth}
+
+
+def echo_example(tokenizer, rng: random.Random, min_tokens: int = 8, max_tokens: int = 40) -> dict:
+    """Random vocabulary pieces in rows, to be copied back. Nothing but copying predicts random text, so this is
+    the purest signal for the attention that continues an earlier occurrence (an induction head), which value
+    copying from the text hints needs and which page-text copying alone grew too slowly here."""
+    pieces = _echo_pieces(tokenizer)
+    rows = []
+    for _ in range(rng.randint(1, 4)):
+        n = rng.randint(min_tokens, max_tokens) // 2
+        rows.append("".join(rng.choice(pieces) for _ in range(n)).strip() or "0")
+    body = "\n".join(rows)
+    return {"image": None, "text": f"Text read from the document (reading order, may contain errors):\n{body}\n\n{COPY}",
+            "target": body}  # fmt: skip
+
+
+_ECHO_PIECES: dict[int, list[str]] = {}
+
+
+def _echo_pieces(tokenizer) -> list[str]:
+    key = id(tokenizer)
+    if key not in _ECHO_PIECES:
+        special = set(tokenizer.all_special_tokens)
+        vocab = [tokenizer.decode([i]) for i in range(len(tokenizer)) if tokenizer.convert_ids_to_tokens(i) not in special]
+        _ECHO_PIECES[key] = [v for v in vocab if v.strip() and "<" not in v and "\ufffd" not in v and "\n" not in v]
+    return _ECHO_PIECES[key]
 
 
 # ---------------------------------------------------------------- batches
 
 
-def chat(text: str) -> list[dict]:
-    return [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": text}]}]
+def chat(text: str, image: bool = True) -> list[dict]:
+    content = [{"type": "image"}] if image else []
+    return [{"role": "user", "content": [*content, {"type": "text", "text": text}]}]
 
 
 def collate(processor, examples: list[dict], max_target_tokens: int):
@@ -173,16 +223,17 @@ def collate(processor, examples: list[dict], max_target_tokens: int):
     import torch
 
     tok = processor.tokenizer
-    prompts = [processor.apply_chat_template(chat(e["text"]), tokenize=False, add_generation_prompt=True)
-               for e in examples]  # fmt: skip
+    prompts = [processor.apply_chat_template(chat(e["text"], e["image"] is not None), tokenize=False,
+                                             add_generation_prompt=True) for e in examples]  # fmt: skip
+    images = [e["image"] for e in examples if e["image"] is not None]
     targets = []
     for e in examples:
         ids = tok(e["target"], add_special_tokens=False)["input_ids"][:max_target_tokens]
         targets.append(tok.decode(ids) + tok.eos_token)
     tok.padding_side = "right"
     try:
-        batch = processor(text=[p + t for p, t in zip(prompts, targets)], images=[e["image"] for e in examples],
-                          padding=True, return_tensors="pt")  # fmt: skip
+        batch = processor(text=[p + t for p, t in zip(prompts, targets)], images=images or None, padding=True,
+                          return_tensors="pt")  # fmt: skip
     finally:
         tok.padding_side = "left"
     labels = batch["input_ids"].clone()
@@ -224,7 +275,9 @@ def evaluate(model, processor, pages: list[dict], cfg: PretrainConfig, schema) -
     exact = sum(o.strip() == r for o, r in zip(outs, refs)) / max(1, len(refs))
     char = sum(Levenshtein.normalized_similarity(o.strip(), r) for o, r in zip(outs, refs)) / max(1, len(refs))
 
-    asked = [sample_query(p["label"], rng, schema) for p in pages]
+    # with hints on, extraction is measured with them (as the pipeline will query), else from the image alone
+    asked = [sample_query(p["label"], rng, schema, hint_text(p["lines"], rng) if cfg.hints > 0 else "")
+             for p in pages]  # fmt: skip
     queries = [truth for _, truth in asked]
     prompts = [chat(prompt) for prompt, _ in asked]
     outs = generate(model, processor, [p["image"] for p in pages], prompts, max_new_tokens=cfg.max_target_tokens // 2,
@@ -282,9 +335,10 @@ pretrained on synthetic report pages by
 (one CPU thread; the command resumes from its last checkpoint when re-run). Curriculum: crops of
 1..k text items (k, the level, grows by one whenever held-out single-item exact accuracy reaches
 {cfg['level_up_exact']:.0%} at a checkpoint), whole-page transcription (from level {cfg['page_from_level']}) and
-extraction in the answer format for random key subsets (mix {cfg['mix']}), languages
+extraction in the answer format for random key subsets (mix {cfg['mix']}; {cfg.get('hints', 0):.0%} of extraction
+prompts start with the page's text lines in the queries stage's text-hint format), languages
 {', '.join(cfg['languages'])}, preset `{cfg['preset']}`. Training seeds start at {TRAIN_SEED0}; held-out
-pages use seeds from {EVAL_SEED0}, disjoint from the pipeline's synthetic data.
+pages use seeds from {EVAL_SEED0}, disjoint from the pipeline's synthetic data.{_lineage(cfg)}
 
 Exported checkpoint: step {best['step']} after {best['minutes']:.1f} minutes — held-out single-line
 transcription exact {best['line_exact']:.2%} (character accuracy {best['line_char_acc']:.2%}),
@@ -299,6 +353,11 @@ extraction F1 {best['extract_f1']:.2%} on {cfg['eval_pages']} held-out pages.
 
 
 # ---------------------------------------------------------------- the loop
+
+
+def _lineage(cfg: dict) -> str:
+    start = cfg.get("init_from")
+    return f" This run started from the weights of an earlier export ({start}), not from random init." if start else ""
 
 
 def _score(m: dict) -> float:
@@ -338,7 +397,7 @@ def pretrain(cfg: PretrainConfig, render: Callable[[int, str], Any] | None = Non
     from medvie.modeling.loading import load_processor
     from medvie.modeling.tiny import build_tiny, build_tokenizer
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(cfg.threads)
     render = render or default_renderer(cfg.preset)
     work = Path(cfg.work_dir)
     schema = _schema()
@@ -359,6 +418,13 @@ def pretrain(cfg: PretrainConfig, render: Callable[[int, str], Any] | None = Non
             import shutil
 
             shutil.rmtree(work)
+    if not resume and cfg.init_from:
+        model, processor, cfg = _init_from(cfg)
+        random.seed(cfg.seed)
+        state = {"step": 0, "minutes": 0.0, "history": [], "best": None, "spec": asdict(cfg.spec),
+                 "tokenizer": cfg.tokenizer, "pages_seen": 0, "level": 1}  # fmt: skip
+        log(f"initialised from {cfg.init_from}")
+    elif not resume:
         corpus = _corpus(render, cfg, schema) if cfg.tokenizer == "bpe" else None
         tok = build_tokenizer(cfg.tokenizer, corpus, vocab_size=cfg.vocab_size)
         model, processor = build_tiny(tok, cfg.spec, seed=cfg.seed)
@@ -429,9 +495,13 @@ def pretrain(cfg: PretrainConfig, render: Callable[[int, str], Any] | None = Non
             else:
                 pool[rng.randrange(len(pool))] = page
         max_lines = state["level"]
-        drawn = rng.choices(kinds, weights, k=cfg.batch_size)
-        drawn = ["lines" if k == "page" and max_lines < cfg.page_from_level else k for k in drawn]
-        examples = [make_example(rng.choice(pool), kind, rng, max_lines, schema) for kind in drawn]
+        if "echo" in cfg.mix and rng.random() < cfg.mix["echo"] / sum(weights):
+            # a batch of its own: mixed with page-sized examples, the short sequences would mostly be padding
+            examples = [echo_example(processor.tokenizer, rng) for _ in range(cfg.batch_size * cfg.echo_batch_factor)]
+        else:
+            drawn = rng.choices(*zip(*[(k, w) for k, w in cfg.mix.items() if k != "echo"]), k=cfg.batch_size)
+            drawn = ["lines" if k == "page" and max_lines < cfg.page_from_level else k for k in drawn]
+            examples = [make_example(rng.choice(pool), kind, rng, max_lines, schema, cfg.hints) for kind in drawn]
         batch = collate(processor, examples, cfg.max_target_tokens)
         lr = cfg.lr * min(1.0, (state["step"] + 1) / cfg.warmup_steps)
         for group in opt.param_groups:
@@ -453,6 +523,20 @@ def pretrain(cfg: PretrainConfig, render: Callable[[int, str], Any] | None = Non
     if not state["history"] or state["history"][-1]["step"] != state["step"]:
         record = checkpoint(final=True)
     return record
+
+
+def _init_from(cfg: PretrainConfig):
+    """Weights, processor and spec of an exported checkpoint; the optimizer starts fresh."""
+    from medvie.errors import MedvieError
+    from medvie.modeling.loading import load
+
+    meta = Path(cfg.init_from) / "medvie_tiny.json"
+    if not meta.exists():
+        raise MedvieError(f"--init-from {cfg.init_from}: no medvie_tiny.json there; give a `pretrain-tiny` export dir")
+    info = json.loads(meta.read_text())
+    model, processor = load(cfg.init_from)
+    model.train()
+    return model, processor, replace(cfg, spec=TinySpec(**info["spec"]), tokenizer=info.get("tokenizer", "bpe"))
 
 
 def _cfg_dict(cfg: PretrainConfig) -> dict:

@@ -67,3 +67,81 @@ def test_pretrain_resumes_and_exports(tmp_path):
 
     model, processor = load(str(tmp_path / "out"))
     assert model.config.text_config.hidden_size == 32
+
+
+def test_hinted_extraction_prompt_carries_the_page_text():
+    import random
+
+    from medvie.modeling.pretrain import _schema, make_example
+
+    page = fake_render(5, "en")
+    page = {"image": page.image, "label": page.label, "doc_type": "cbc", "lines": page.meta["text_layer"]}
+    rng = random.Random(0)
+    hinted = make_example(page, "extract", rng, 1, _schema(), hints=1.0)
+    plain = make_example(page, "extract", rng, 1, _schema(), hints=0.0)
+    assert hinted["text"].startswith("Text read from the document") and "Name: Pat 5" in hinted["text"]
+    assert "Text read from the document" not in plain["text"]
+    assert hinted["target"].startswith("<think>")
+    from medvie.rewards.flatten import flatten
+
+    values = [v for _, v in flatten(hinted["truth"]) if v]
+    assert all(str(v) in hinted["text"] for v in values)  # every asked value can be copied from the hint block
+
+
+def test_pretrain_starts_from_an_exported_checkpoint(tmp_path):
+    import torch
+
+    from medvie.modeling import load
+
+    spec = TinySpec(hidden=32, layers=1, heads=2, kv_heads=1, intermediate=64, vision_hidden=32, vision_depth=1,
+                    vision_heads=1, vision_intermediate=64)  # fmt: skip
+    small = dict(vocab_size=300, corpus_pages=5, batch_size=2, pool_size=4, checkpoint_minutes=60, eval_pages=2,
+                 eval_lines=2, max_target_tokens=24, warmup_steps=2)  # fmt: skip
+    pretrain(PretrainConfig(out_dir=str(tmp_path / "a"), work_dir=str(tmp_path / "wa"), spec=spec, max_steps=2,
+                            **small), render=fake_render, log=lambda s: None)  # fmt: skip
+    cfg = PretrainConfig(out_dir=str(tmp_path / "b"), work_dir=str(tmp_path / "wb"), max_steps=1, hints=1.0,
+                         mix={"extract": 1.0}, init_from=str(tmp_path / "a"), **small)  # fmt: skip
+    logs = []
+    record = pretrain(cfg, render=fake_render, log=logs.append)
+    assert any(line.startswith("initialised from") for line in logs)
+    assert record["step"] == 1 and record["spec"]["hidden"] == 32  # the spec comes from the checkpoint, not cfg
+    before, _ = load(str(tmp_path / "a"))
+    after, _ = load(str(tmp_path / "b"))
+    w0 = before.state_dict()["model.language_model.embed_tokens.weight"]
+    w1 = after.state_dict()["model.language_model.embed_tokens.weight"]
+    assert w0.shape == w1.shape and not torch.equal(w0, w1)  # same model, one optimizer step on
+    assert (w0 - w1).abs().max() < 0.05
+
+
+def test_copy_examples_are_text_only_and_batch_with_image_examples():
+    import random
+
+    from medvie.modeling.pretrain import _schema, collate, make_example
+    from medvie.modeling.tiny import build_tiny, build_tokenizer
+
+    page = fake_render(8, "en")
+    page = {"image": page.image, "label": page.label, "doc_type": "cbc", "lines": page.meta["text_layer"]}
+    rng = random.Random(1)
+    copy = make_example(page, "copy", rng, 1, _schema())
+    assert copy["image"] is None and copy["target"] in copy["text"] and "Age: 28" in copy["target"]
+    spec = TinySpec(hidden=32, layers=1, heads=2, kv_heads=1, intermediate=64, vision_hidden=32, vision_depth=1,
+                    vision_heads=1, vision_intermediate=64)  # fmt: skip
+    _, processor = build_tiny(build_tokenizer("bpe", [copy["text"], "Name Age WBC"], vocab_size=300), spec)
+    batch = collate(processor, [copy, make_example(page, "extract", rng, 1, _schema(), hints=1.0)], 64)
+    image_id = processor.tokenizer.convert_tokens_to_ids("<|image_pad|>")
+    per_row = (batch["input_ids"] == image_id).sum(1)
+    assert per_row[0] == 0 and per_row[1] > 0 and batch["pixel_values"].shape[0] > 0
+    assert (batch["labels"][0] != -100).sum() > 0
+
+
+def test_echo_examples_copy_random_vocabulary_text():
+    import random
+
+    from medvie.modeling.pretrain import echo_example
+    from medvie.modeling.tiny import build_tokenizer
+
+    tok = build_tokenizer("bpe", ["Name: Pat 3\nAge: 23\nWBC 4.5 10^9/L"] * 3, vocab_size=300)
+    a, b = echo_example(tok, random.Random(0)), echo_example(tok, random.Random(1))
+    assert a["image"] is None and a["target"] != b["target"]
+    assert a["text"].startswith("Text read from the document") and a["text"].index(a["target"]) > 0
+    assert all(1 <= len(row) for row in a["target"].split("\n"))
