@@ -318,31 +318,46 @@ def _export(model, processor, cfg: PretrainConfig, record: dict) -> None:
     write_text(Path(cfg.out_dir) / "README.md", readme(record))
 
 
+KIND_TEXT = {
+    "lines": "transcription of crops of 1..k text items (k grows by one whenever held-out single-item exact "
+    "accuracy reaches `level_up_exact` at a checkpoint)",
+    "page": "whole-page transcription",
+    "extract": "extraction in the answer format for random key subsets (a share of them with the page's text "
+    "lines heading the prompt, as the queries stage's text hints)",
+    "copy": "copying the page's text lines back (text only)",
+    "echo": "copying random vocabulary text back (text only, batches of their own)",
+}
+
+
 def readme(record: dict) -> str:
     cur = record["history"]
     best = record["best"]
     rows = "\n".join(f"| {h['step']} | {h['minutes']:.1f} | {h['loss']:.3f} | {h['line_exact']:.2f} | "
                      f"{h['line_char_acc']:.2f} | {h['extract_f1']:.2f} | {h['json_valid']:.2f} |" for h in cur)  # fmt: skip
     cfg = record["config"]
+    runs = record.get("runs") or [{"step": 0, "args": record.get("command_args", "")}]
+    run_rows = "\n".join(f"| {r['step']} | `medvie pretrain-tiny {r['args']}` |" for r in runs)
+    kinds = "\n".join(f"- `{k}`: {KIND_TEXT.get(k, k)}" for k in KIND_TEXT)
     return f"""# The embedded tiny Qwen2.5-VL
 
 A `Qwen2_5_VLForConditionalGeneration` of {record['params']:,} parameters with a {record['vocab']}-token
 byte-level BPE vocabulary (digits one per token; Qwen2.5-VL special tokens and chat template),
-pretrained on synthetic report pages by
+pretrained on synthetic report pages by `medvie pretrain-tiny`, in these runs (each resumes the
+state the one before left; a run's `--mix` weights the example kinds below):
 
-    medvie pretrain-tiny {record.get('command_args', '')}
+| from step | command |
+|---|---|
+{run_rows}
 
-(one CPU thread; the command resumes from its last checkpoint when re-run). Curriculum: crops of
-1..k text items (k, the level, grows by one whenever held-out single-item exact accuracy reaches
-{cfg['level_up_exact']:.0%} at a checkpoint), whole-page transcription (from level {cfg['page_from_level']}) and
-extraction in the answer format for random key subsets (mix {cfg['mix']}; {cfg.get('hints', 0):.0%} of extraction
-prompts start with the page's text lines in the queries stage's text-hint format), languages
-{', '.join(cfg['languages'])}, preset `{cfg['preset']}`. Training seeds start at {TRAIN_SEED0}; held-out
+Example kinds:
+{kinds}
+
+Languages {', '.join(cfg['languages'])}, preset `{cfg['preset']}`. Training seeds start at {TRAIN_SEED0}; held-out
 pages use seeds from {EVAL_SEED0}, disjoint from the pipeline's synthetic data.{_lineage(cfg)}
 
-Exported checkpoint: step {best['step']} after {best['minutes']:.1f} minutes — held-out single-line
-transcription exact {best['line_exact']:.2%} (character accuracy {best['line_char_acc']:.2%}),
-extraction F1 {best['extract_f1']:.2%} on {cfg['eval_pages']} held-out pages.
+Exported checkpoint: step {best['step']} after {best['minutes']:.1f} minutes — held-out extraction F1
+{best['extract_f1']:.2%} on {cfg['eval_pages']} held-out pages (text hints from the text layer), single-line
+transcription from pixels exact {best['line_exact']:.2%} (character accuracy {best['line_char_acc']:.2%}).
 
 ## Curve (held-out; {cfg['eval_lines']} line crops, {cfg['eval_pages']} pages)
 
@@ -409,6 +424,7 @@ def pretrain(cfg: PretrainConfig, render: Callable[[int, str], Any] | None = Non
         model, _ = build_tiny(processor.tokenizer, cfg.spec)
         model.load_state_dict(saved["model"])
         state = {k: saved[k] for k in ("step", "minutes", "history", "best", "spec", "tokenizer", "pages_seen")}
+        state["runs"] = saved.get("runs", [])
         state["level"] = saved.get("level", 1)
         random.setstate(saved["py_rng"])
         torch.set_rng_state(saved["torch_rng"])
@@ -482,6 +498,9 @@ def pretrain(cfg: PretrainConfig, render: Callable[[int, str], Any] | None = Non
         t_ckpt = time.monotonic()
         return record
 
+    state.setdefault("runs", [])
+    if not state["runs"] or state["runs"][-1].get("args") != command_args:
+        state["runs"].append({"step": state["step"], "args": command_args})
     record: dict = {}
     while True:
         elapsed = (time.monotonic() - t_run) / 60
