@@ -41,8 +41,9 @@ def pretrain_tiny(
         weights = {k.strip(): float(v) for k, v in (part.split("=") for part in mix.split(",") if part.strip())}
     except ValueError:
         raise ConfigError(f"--mix '{mix}': use kind=weight pairs, e.g. lines=0.2,extract=0.8") from None
-    if not weights or set(weights) - {"lines", "page", "extract", "copy", "echo"} or min(weights.values()) < 0:
-        raise ConfigError(f"--mix '{mix}': kinds are lines, page, extract, copy, echo with weights >= 0")
+    if not weights or set(weights) - {"lines", "page", "extract", "copy", "echo"} or min(weights.values()) < 0 \
+            or sum(weights.values()) <= 0:
+        raise ConfigError(f"--mix '{mix}': kinds are lines, page, extract, copy, echo with weights >= 0, not all 0")
     if not 0.0 <= hints <= 1.0:
         raise ConfigError(f"--hints {hints}: a share between 0 and 1")
     cfg = PretrainConfig(out_dir=out, work_dir=work_dir, minutes=minutes, max_steps=steps, languages=langs,

@@ -466,7 +466,8 @@ def pretrain(cfg: PretrainConfig, render: Callable[[int, str], Any] | None = Non
 
     pool = [fresh_page() for _ in range(min(cfg.pool_size, 32))]
     eval_pages = held_out(render, cfg)
-    kinds, weights = zip(*cfg.mix.items())
+    page_mix = {k: w for k, w in cfg.mix.items() if k != "echo" and w > 0}
+    echo_share = cfg.mix.get("echo", 0.0) / sum(cfg.mix.values()) if page_mix else 1.0
     model.train()
     t_run = time.monotonic()
     t_ckpt = time.monotonic()
@@ -514,11 +515,11 @@ def pretrain(cfg: PretrainConfig, render: Callable[[int, str], Any] | None = Non
             else:
                 pool[rng.randrange(len(pool))] = page
         max_lines = state["level"]
-        if "echo" in cfg.mix and rng.random() < cfg.mix["echo"] / sum(weights):
+        if echo_share and rng.random() < echo_share:
             # a batch of its own: mixed with page-sized examples, the short sequences would mostly be padding
             examples = [echo_example(processor.tokenizer, rng) for _ in range(cfg.batch_size * cfg.echo_batch_factor)]
         else:
-            drawn = rng.choices(*zip(*[(k, w) for k, w in cfg.mix.items() if k != "echo"]), k=cfg.batch_size)
+            drawn = rng.choices(list(page_mix), list(page_mix.values()), k=cfg.batch_size)
             drawn = ["lines" if k == "page" and max_lines < cfg.page_from_level else k for k in drawn]
             examples = [make_example(rng.choice(pool), kind, rng, max_lines, schema, cfg.hints) for kind in drawn]
         batch = collate(processor, examples, cfg.max_target_tokens)

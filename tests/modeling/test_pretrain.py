@@ -145,3 +145,14 @@ def test_echo_examples_copy_random_vocabulary_text():
     assert a["image"] is None and a["target"] != b["target"]
     assert a["text"].startswith("Text read from the document") and a["text"].index(a["target"]) > 0
     assert all(1 <= len(row) for row in a["target"].split("\n"))
+
+
+def test_an_echo_only_mix_trains_on_echo_batches(tmp_path):
+    spec = TinySpec(hidden=32, layers=1, heads=2, kv_heads=1, intermediate=64, vision_hidden=32, vision_depth=1,
+                    vision_heads=1, vision_intermediate=64)  # fmt: skip
+    cfg = PretrainConfig(out_dir=str(tmp_path / "out"), work_dir=str(tmp_path / "work"), spec=spec, vocab_size=300,
+                         corpus_pages=5, batch_size=2, pool_size=4, max_steps=2, checkpoint_minutes=60, eval_pages=2,
+                         eval_lines=2, max_target_tokens=24, warmup_steps=2, mix={"echo": 1.0}, echo_batch_factor=2)  # fmt: skip
+    record = pretrain(cfg, render=fake_render, log=lambda s: None, command_args="--mix echo=1")
+    assert record["step"] == 2 and record["runs"] == [{"step": 0, "args": "--mix echo=1"}]
+    assert "--mix echo=1" in (tmp_path / "out" / "README.md").read_text()
