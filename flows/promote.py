@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import flows._setup  # noqa: F401  (environment defaults before Prefect loads its settings)
-import yaml
+from medvie.config_base import load_yaml
 from medvie.env import mlflow_uris, project_root
 from medvie.errors import MedvieError
 from prefect import flow, task
@@ -34,7 +34,7 @@ CHAMPION = "champion"
 def register_settings(root: Path | None = None) -> dict[str, Any]:
     """`register.{name, gate_metric, min_gain}` from params.yaml, with the documented defaults."""
     path = (root or project_root()) / "params.yaml"
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+    raw = load_yaml(path.read_text(encoding="utf-8")) if path.exists() else {}
     section = (raw or {}).get("register") or {}
     return {
         "name": section.get("name", "medvie"),

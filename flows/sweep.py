@@ -21,6 +21,7 @@ from typing import Any
 
 import flows._setup  # noqa: F401  (environment defaults before Prefect loads its settings)
 import yaml
+from medvie.config_base import load_yaml
 from medvie.env import mlflow_uris, project_root
 from medvie.errors import ConfigError, MedvieError
 from prefect import flow, get_run_logger, task
@@ -70,7 +71,7 @@ class SweepSpec(BaseModel):
 
 def load_spec(path: Path) -> SweepSpec:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = load_yaml(path.read_text(encoding="utf-8")) or {}
         spec = SweepSpec.model_validate(raw)
     except FileNotFoundError:
         raise ConfigError(f"{path}: sweep file not found") from None

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from pydantic import Field, ValidationError
 
-from medvie.config_base import Section
+from medvie.config_base import Section, load_yaml
 from medvie.data.config import DataConfig, ValidateConfig
 from medvie.errors import ConfigError
 from medvie.evaluation.config import EvaluateConfig
@@ -65,7 +65,7 @@ def parse_params(raw: dict[str, Any] | None, source: str = "params.yaml") -> Par
 def load_params(path: str | os.PathLike[str] = "params.yaml") -> Params:
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: not found; run from the project root or set MEDVIE_ROOT") from None
     except yaml.YAMLError as exc:

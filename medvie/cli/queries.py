@@ -56,7 +56,7 @@ def queries(
     out: Path = typer.Option(Path("data/queries"), help="output folder: train/val/test.jsonl"),
     text_dir: Path = typer.Option(Path("data/text"), help="OCR output (text_hints=ocr)"),
     schema: Path | None = typer.Option(None, help="schema file (default: queries.schema)"),
-    strategy: str | None = typer.Option(None, help="subset | all (default: queries.strategy)"),
+    strategy: str | None = typer.Option(None, help="subset | all | mixed (default: queries.strategy)"),
     params: Path = typer.Option(Path("params.yaml"), help="params file (used when it exists)"),
 ) -> None:
     """Build KV queries (prompt + image + truth restricted to the asked keys) for train, val and test."""

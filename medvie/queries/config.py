@@ -10,10 +10,13 @@ from medvie.config_base import Section
 
 
 class QueriesConfig(Section):
-    strategy: Literal["subset", "all"] = Field(
-        "subset", description="train queries: random key subsets or all keys"
+    strategy: Literal["subset", "all", "mixed"] = Field(
+        "subset", description="train queries: random key subsets, all keys, or both (all_share of them all keys)"
     )
     per_record: int = Field(4, ge=1, description="train queries per selected record")
+    all_share: float = Field(
+        0.25, ge=0, le=1, description="mixed: share of a record's train queries that ask all keys"
+    )
     keys_min: int = Field(1, ge=1, description="subset: fewest keys asked")
     keys_max: int = Field(6, ge=1, description="subset: most keys asked (capped by the keys the label has)")
     row_fields_subset_prob: float = Field(

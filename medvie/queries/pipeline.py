@@ -115,6 +115,18 @@ def _hints(cfg: QueriesConfig, text_dir: str | Path | None):
     return hints
 
 
+def train_counts(cfg: QueriesConfig) -> dict[str, int]:
+    """Train queries per record by strategy; `mixed` asks all keys in `all_share` of them (rounded).
+
+    >>> train_counts(QueriesConfig(strategy="mixed", per_record=4, all_share=0.25))
+    {'subset': 3, 'all': 1}
+    """
+    if cfg.strategy != "mixed":
+        return {cfg.strategy: cfg.per_record}
+    n_all = round(cfg.per_record * cfg.all_share)
+    return {k: v for k, v in {"subset": cfg.per_record - n_all, "all": n_all}.items() if v}
+
+
 def build_query_sets(
     records: list[dict[str, Any]],
     selected: list[dict[str, Any]],
@@ -134,16 +146,17 @@ def build_query_sets(
 
     sets: dict[str, list[dict[str, Any]]] = {"train": []}
     for rec in selected:
-        sets["train"] += record_queries(
-            rec,
-            schema,
-            cfg,
-            strategy=cfg.strategy,
-            count=cfg.per_record,
-            image=image_of(rec),
-            split="train",
-            hints=hints,
-        )
+        for strategy, count in train_counts(cfg).items():
+            sets["train"] += record_queries(
+                rec,
+                schema,
+                cfg,
+                strategy=strategy,
+                count=count,
+                image=image_of(rec),
+                split="train",
+                hints=hints,
+            )
     for split, recs in eval_records(records, cfg).items():
         sets[split] = []
         for rec in recs:

@@ -6,8 +6,8 @@ import copy
 from pathlib import Path
 from typing import Any
 
-import yaml
 
+from medvie.config_base import load_yaml
 from medvie.errors import ConfigError
 
 PRESET_DIR = Path("configs") / "presets"
@@ -42,10 +42,10 @@ def load_with_preset(params_file: Path, preset: str | None, root: Path):
 
     raw: dict[str, Any] = {}
     if Path(params_file).exists():
-        raw = yaml.safe_load(Path(params_file).read_text(encoding="utf-8")) or {}
+        raw = load_yaml(Path(params_file).read_text(encoding="utf-8")) or {}
     if preset:
         path = preset_path(preset, root)
-        over = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        over = load_yaml(path.read_text(encoding="utf-8")) or {}
         if not isinstance(over, dict):
             raise ConfigError(f"{path}: a preset must be a mapping of params sections")
         raw = merge(raw, over)

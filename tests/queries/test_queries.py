@@ -91,6 +91,23 @@ def test_queries_are_deterministic_and_order_independent(ingested):
     assert key(a["train"]) != key(c["train"])
 
 
+def test_mixed_strategy_asks_all_keys_in_its_share_of_train_queries(ingested):
+    _, records = ingested
+    sel = [r for r in records if r["split"] == "train"]
+    cfg = QueriesConfig(strategy="mixed", per_record=4, all_share=0.25, seed=1)
+    train = build_query_sets(records, sel, cfg, "out", schema_path=SCHEMA_FILE)["train"]
+    for rec in sel:
+        mine = [q for q in train if q["record_id"] == rec["id"]]
+        assert sorted(q["strategy"] for q in mine) == ["all", "subset", "subset", "subset"]
+        everything = [q for q in mine if q["strategy"] == "all"][0]
+        assert everything["keys"] == [SCHEMA.spec(k).name("en") for k in SCHEMA.key_names]
+    # the subset queries are those of the plain subset strategy with one query fewer
+    plain = build_query_sets(
+        records, sel, cfg.model_copy(update={"strategy": "subset", "per_record": 3}), "out", schema_path=SCHEMA_FILE
+    )["train"]
+    assert [q for q in train if q["strategy"] == "subset"] == plain
+
+
 def test_prompt_wording_and_thinking_flag():
     label = {"Name": "A", "Age": "3"}
     think = _prompt(_query(label, QueriesConfig())[0])

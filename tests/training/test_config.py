@@ -144,3 +144,14 @@ def test_lora_targets_only_the_language_model():
     assert not pattern.fullmatch("model.visual.blocks.0.attn.qkv")
     assert lora_config(parse_params({"train": {"lora": {"enabled": False}}}).train) is None
     assert json.dumps(TINY_GRPO)  # the default recipe is plain data
+
+
+def test_exponent_floats_in_params_file_are_numbers(tmp_path):
+    # `dvc exp run -S train.grpo.learning_rate=5e-5` writes `5e-05`, a string to YAML 1.1 readers
+    from medvie.settings import load_params
+
+    path = tmp_path / "params.yaml"
+    path.write_text("train:\n  grpo: {learning_rate: 5e-05, beta: 4e-2}\nwarmstart: {lr: 1e-3}\n", encoding="utf-8")
+    params = load_params(path)
+    assert params.train.grpo["learning_rate"] == 5e-05 and params.train.grpo["beta"] == 0.04
+    assert params.warmstart.lr == 1e-3
