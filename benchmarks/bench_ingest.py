@@ -28,14 +28,24 @@ def pil_pages(root: Path, n: int, size: tuple[int, int]) -> None:
         d.text((20, 15), f"Hospital {rng.randint(1, 99)}  Report {i}", fill="black")
         for row in range(size[1] // 24 - 2):
             y = 45 + row * 22
-            row_text = f"Item {rng.randint(1, 999)}   {rng.uniform(0, 200):.2f}   mg/dL   0-{rng.randint(5, 300)}"
+            row_text = (
+                f"Item {rng.randint(1, 999)}   {rng.uniform(0, 200):.2f}   mg/dL   0-{rng.randint(5, 300)}"
+            )
             d.text((20, y), row_text, fill=(20, 20, 20))
             if rng.random() < 0.2:
                 d.line((15, y + 18, size[0] - 15, y + 18), fill=(120, 120, 120))
         im = im.rotate(rng.uniform(-3, 3), expand=False, fillcolor=(200, 200, 200))
         im.save(root / "images" / f"p{i:05d}.jpg", quality=85)
-        lines.append(json.dumps({"id": f"p{i:05d}", "image": f"images/p{i:05d}.jpg", "label": {"Name": "x"},
-                                 "doc_type": "cbc"}))
+        lines.append(
+            json.dumps(
+                {
+                    "id": f"p{i:05d}",
+                    "image": f"images/p{i:05d}.jpg",
+                    "label": {"Name": "x"},
+                    "doc_type": "cbc",
+                }
+            )
+        )
     (root / "labels.jsonl").write_text("\n".join(lines) + "\n")
 
 
@@ -68,9 +78,11 @@ def main() -> None:
         summary = ingest(src, Path(tmp) / "out", DataConfig(workers=args.workers, max_reject_share=1.0))
         dt = time.perf_counter() - t0
     print(f"pages: {kind}, n={args.n}, generated in {gen:.1f} s")
-    print(f"ingest: {summary['n_kept']} kept in {dt:.2f} s = {summary['n_kept'] / dt:.1f} images/s "
-          f"(workers={args.workers}); duplicate groups {summary['duplicate_groups']}, "
-          f"largest {summary['largest_duplicate_group']}")
+    print(
+        f"ingest: {summary['n_kept']} kept in {dt:.2f} s = {summary['n_kept'] / dt:.1f} images/s "
+        f"(workers={args.workers}); duplicate groups {summary['duplicate_groups']}, "
+        f"largest {summary['largest_duplicate_group']}"
+    )
 
     hashes = np.random.default_rng(0).integers(0, 2**63, 10_000, dtype=np.uint64)
     t0 = time.perf_counter()

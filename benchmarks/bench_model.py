@@ -27,8 +27,17 @@ def main() -> None:
     import torch
 
     from medvie.modeling.loading import generate
-    from medvie.modeling.pretrain import (TRAIN_SEED0, PretrainConfig, _corpus, _page, _schema, chat,
-                                          collate, default_renderer, make_example)  # fmt: skip
+    from medvie.modeling.pretrain import (
+        TRAIN_SEED0,
+        PretrainConfig,
+        _corpus,
+        _page,
+        _schema,
+        chat,
+        collate,
+        default_renderer,
+        make_example,
+    )
     from medvie.modeling.tiny import build_tiny, build_tokenizer
 
     torch.set_num_threads(1)
@@ -45,13 +54,19 @@ def main() -> None:
         per_kind = {}
         for k in ("lines", "page", "extract"):
             ex = [make_example(p, k, rng, 3, desc) for p in pages]
-            per_kind[k] = (statistics.mean(len(tok(e["target"])["input_ids"]) for e in ex),
-                           statistics.mean(len(tok(e["text"])["input_ids"]) for e in ex))
+            per_kind[k] = (
+                statistics.mean(len(tok(e["target"])["input_ids"]) for e in ex),
+                statistics.mean(len(tok(e["text"])["input_ids"]) for e in ex),
+            )
         opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
         times = []
         for step in range(args.steps + 1):
-            ex = [make_example(rng.choice(pages), rng.choices(list(cfg.mix), list(cfg.mix.values()))[0], rng, 3, desc)
-                  for _ in range(args.batch)]
+            ex = [
+                make_example(
+                    rng.choice(pages), rng.choices(list(cfg.mix), list(cfg.mix.values()))[0], rng, 3, desc
+                )
+                for _ in range(args.batch)
+            ]
             t = time.perf_counter()
             batch = collate(proc, ex, cfg.max_target_tokens)
             loss = model(**batch).loss
@@ -62,15 +77,26 @@ def main() -> None:
                 times.append(time.perf_counter() - t)
         model.eval()
         t = time.perf_counter()
-        outs = generate(model, proc, [p["image"] for p in pages[:8]], [chat("Transcribe the text in the image.")] * 8,
-                        max_new_tokens=32, batch_size=8, min_new_tokens=32)
+        outs = generate(
+            model,
+            proc,
+            [p["image"] for p in pages[:8]],
+            [chat("Transcribe the text in the image.")] * 8,
+            max_new_tokens=32,
+            batch_size=8,
+            min_new_tokens=32,
+        )
         gen = time.perf_counter() - t
-        print(f"[{kind}] params {n_params:,} (embeddings {model.get_input_embeddings().weight.numel():,}), "
-              f"vocab {len(tok)}")
+        print(
+            f"[{kind}] params {n_params:,} (embeddings {model.get_input_embeddings().weight.numel():,}), "
+            f"vocab {len(tok)}"
+        )
         for k, (tgt, prm) in per_kind.items():
             print(f"[{kind}]   {k:8s} target tokens {tgt:6.1f}  prompt text tokens {prm:6.1f}")
-        print(f"[{kind}] train step (batch {args.batch}) {statistics.mean(times):.2f} s; "
-              f"generation {8 * 32 / gen:.1f} tokens/s (batch 8)")
+        print(
+            f"[{kind}] train step (batch {args.batch}) {statistics.mean(times):.2f} s; "
+            f"generation {8 * 32 / gen:.1f} tokens/s (batch 8)"
+        )
 
 
 if __name__ == "__main__":

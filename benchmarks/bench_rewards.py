@@ -93,8 +93,10 @@ def main() -> None:
         ours_s += 1.0 / _rate(lambda k: ted_accuracy(preds[k], truths[k]), [i], trials=3, min_seconds=0.05)
         same &= abs(expected - ted_accuracy(preds[i], truths[i])) < 1e-12
     donut_rate, ours_rate = n / donut_s, n / ours_s
-    print(f"TED accuracy: Donut-style {donut_rate:.2f} docs/s, ours {ours_rate:.1f} docs/s "
-          f"({ours_rate / donut_rate:.0f}x), identical values: {same}")
+    print(
+        f"TED accuracy: Donut-style {donut_rate:.2f} docs/s, ours {ours_rate:.1f} docs/s "
+        f"({ours_rate / donut_rate:.0f}x), identical values: {same}"
+    )
     changed = [i for i in range(len(truths)) if preds[i] != truths[i]][:n]
     hard = _rate(lambda i: ted_accuracy(preds[i], truths[i]), changed)
     print(f"TED accuracy on changed predictions only: {hard:.1f} docs/s")

@@ -1,6 +1,6 @@
 """Synthetic generator throughput: images/s per preset on one core (render + capture + encode).
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_synth.py [--n 60]
+OMP_NUM_THREADS=1 python benchmarks/bench_synth.py [--n 60]
 """
 
 from __future__ import annotations
@@ -34,7 +34,9 @@ def main() -> None:
     args = ap.parse_args()
     for preset in args.presets.split(","):
         with_io, render_only = bench(preset, args.n)
-        print(f"{preset:5s} {with_io:7.1f} images/s (incl. encoding)  {render_only:7.1f} images/s (render only)")
+        print(
+            f"{preset:5s} {with_io:7.1f} images/s (incl. encoding)  {render_only:7.1f} images/s (render only)"
+        )
 
 
 if __name__ == "__main__":

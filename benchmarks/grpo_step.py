@@ -42,16 +42,34 @@ def main() -> None:
             for row in range(12):
                 draw.text((10, 10 + 22 * row), f"WBC {i + row}.{row} 10^9/L 3.5-9.5", fill="black")
             img.save(qdir / "images" / f"{i}.png")
-            lines.append(json.dumps({
-                "id": f"q{i}", "record_id": f"r{i}", "image": f"images/{i}.png", "truth": json.dumps({"Name": "X"}),
-                "prompt": [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "Name as JSON"}]}],
-                "keys": ["Name"], "thinking": True, "doc_type": "cbc", "strategy": "subset"}))  # fmt: skip
+            lines.append(
+                json.dumps(
+                    {
+                        "id": f"q{i}",
+                        "record_id": f"r{i}",
+                        "image": f"images/{i}.png",
+                        "truth": json.dumps({"Name": "X"}),
+                        "prompt": [
+                            {
+                                "role": "user",
+                                "content": [{"type": "image"}, {"type": "text", "text": "Name as JSON"}],
+                            }
+                        ],
+                        "keys": ["Name"],
+                        "thinking": True,
+                        "doc_type": "cbc",
+                        "strategy": "subset",
+                    }
+                )
+            )
         (qdir / "train.jsonl").write_text("\n".join(lines) + "\n")
         params = parse_params({"train": {"grpo": {**TINY_GRPO, "max_steps": a.steps, "save_steps": a.steps}}})
         s = train_grpo(params, root, tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
-    print(f"grpo tiny CPU: steps={s['global_step']} num_generations={TINY_GRPO['num_generations']} "
-          f"max_completion_length={TINY_GRPO['max_completion_length']} step_time_mean_s={s['step_time_mean_s']} "
-          f"peak_rss_mib={s['peak_rss_mib']}")  # fmt: skip
+    print(
+        f"grpo tiny CPU: steps={s['global_step']} num_generations={TINY_GRPO['num_generations']} "
+        f"max_completion_length={TINY_GRPO['max_completion_length']} step_time_mean_s={s['step_time_mean_s']} "
+        f"peak_rss_mib={s['peak_rss_mib']}"
+    )
 
 
 if __name__ == "__main__":

@@ -89,8 +89,10 @@ def run_dvc(
             if on_line is not None:
                 on_line(name, line)
 
-    readers = [threading.Thread(target=pump, args=(n, s), daemon=True)
-               for n, s in (("stdout", proc.stdout), ("stderr", proc.stderr))]
+    readers = [
+        threading.Thread(target=pump, args=(n, s), daemon=True)
+        for n, s in (("stdout", proc.stdout), ("stderr", proc.stderr))
+    ]
     for t in readers:
         t.start()
     try:
@@ -252,7 +254,10 @@ def exp_results(show: list[dict[str, Any]], names: list[str]) -> dict[str, dict[
                 "metrics": {f: (v or {}).get("data", {}) for f, v in metrics.items()},
                 "params": {f: (v or {}).get("data", {}) for f, v in (data.get("params") or {}).items()},
                 # e.g. a `cache: false` metrics file that .gitignore keeps out of the experiment's commit
-                "errors": {f: str(v["error"].get("msg", v["error"])) for f, v in metrics.items()
-                           if isinstance(v, dict) and v.get("error")},
+                "errors": {
+                    f: str(v["error"].get("msg", v["error"]))
+                    for f, v in metrics.items()
+                    if isinstance(v, dict) and v.get("error")
+                },
             }
     return found

@@ -81,8 +81,14 @@ def sweep_table(rows: list[dict[str, Any]], keys: list[str], metric: str, extra:
     """Configs × (overrides, metrics); the best row is marked."""
     header = ["experiment", *keys, metric, *extra, "mlflow run", "best"]
     body = [
-        [r["name"], *(r["overrides"].get(k) for k in keys), r.get("score"),
-         *(r.get("extra", {}).get(e) for e in extra), r.get("mlflow_run_id"), "✅" if r.get("best") else ""]
+        [
+            r["name"],
+            *(r["overrides"].get(k) for k in keys),
+            r.get("score"),
+            *(r.get("extra", {}).get(e) for e in extra),
+            r.get("mlflow_run_id"),
+            "✅" if r.get("best") else "",
+        ]
         for r in rows
     ]
     return table(header, body)

@@ -22,15 +22,15 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-import flows._setup  # noqa: F401  (environment defaults before Prefect loads its settings)
-from medvie.env import project_root
 from prefect import flow, get_run_logger
 from prefect.types.entrypoint import EntrypointType
 
+import flows._setup  # noqa: F401  (environment defaults before Prefect loads its settings)
 from flows import _dvc
 from flows.pipeline import pipeline
 from flows.promote import gate_flow, promote_flow, rollback_flow
 from flows.sweep import sweep
+from medvie.env import project_root
 
 NIGHTLY_CRON = "0 2 * * *"  # 02:00 every day
 WEEKLY_CRON = "0 3 * * 6"  # 03:00 every Saturday
@@ -60,10 +60,18 @@ def deployments(nightly_cron: str = NIGHTLY_CRON, weekly_cron: str = WEEKLY_CRON
     """Every deployment the project serves (RunnerDeployment objects, not yet registered)."""
     module = EntrypointType.MODULE_PATH  # runs from the project root, independent of file paths
     return [
-        retrain.to_deployment("nightly", cron=nightly_cron, entrypoint_type=module,
-                              description="Retrain when DVC sees new data or changes"),
-        sweep.to_deployment("weekly", cron=weekly_cron, entrypoint_type=module,
-                            description="Reward-configuration sweep; promotes the best if better"),
+        retrain.to_deployment(
+            "nightly",
+            cron=nightly_cron,
+            entrypoint_type=module,
+            description="Retrain when DVC sees new data or changes",
+        ),
+        sweep.to_deployment(
+            "weekly",
+            cron=weekly_cron,
+            entrypoint_type=module,
+            description="Reward-configuration sweep; promotes the best if better",
+        ),
         pipeline.to_deployment("manual", entrypoint_type=module, description="Full pipeline, now"),
         gate_flow.to_deployment("manual", entrypoint_type=module),
         promote_flow.to_deployment("manual", entrypoint_type=module),
@@ -90,8 +98,19 @@ def wait_healthy(api_url: str, timeout: float = 60.0, proc: subprocess.Popen | N
 
 def start_server(port: int, *, ui: bool = True, own_group: bool = False) -> subprocess.Popen:
     """`prefect server start` on loopback; `own_group` puts it in a new process group (stop it whole)."""
-    cmd = [sys.executable, "-m", "prefect", "server", "start", "--host", HOST, "--port", str(port),
-           "--analytics-off", "--ui" if ui else "--no-ui"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "prefect",
+        "server",
+        "start",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--analytics-off",
+        "--ui" if ui else "--no-ui",
+    ]
     return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, start_new_session=own_group)
 
 
@@ -121,8 +140,13 @@ def _terminate_gracefully(signum, frame) -> None:
     raise KeyboardInterrupt  # so `finally` stops the server; Prefect's runner shuts down on it too
 
 
-def serve(api_url: str | None = None, port: int = DEFAULT_PORT, ui: bool = True,
-          nightly_cron: str = NIGHTLY_CRON, weekly_cron: str = WEEKLY_CRON) -> None:
+def serve(
+    api_url: str | None = None,
+    port: int = DEFAULT_PORT,
+    ui: bool = True,
+    nightly_cron: str = NIGHTLY_CRON,
+    weekly_cron: str = WEEKLY_CRON,
+) -> None:
     """Start a server (unless `api_url` names a running one) and serve every deployment."""
     from prefect import serve as prefect_serve
     from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -135,7 +159,9 @@ def serve(api_url: str | None = None, port: int = DEFAULT_PORT, ui: bool = True,
     try:
         wait_healthy(api_url, proc=server)
         os.environ["PREFECT_API_URL"] = api_url  # flow-run subprocesses inherit it
-        print(f"Prefect API: {api_url}" + (f"  UI: http://{HOST}:{port}" if server and ui else ""), flush=True)
+        print(
+            f"Prefect API: {api_url}" + (f"  UI: http://{HOST}:{port}" if server and ui else ""), flush=True
+        )
         with temporary_settings(updates={PREFECT_API_URL: api_url}):
             prefect_serve(*deployments(nightly_cron, weekly_cron))
     finally:
@@ -159,8 +185,13 @@ def main(argv: list[str] | None = None) -> int:
             crons = [getattr(s.schedule, "cron", None) for s in d.schedules or []]
             print(f"{d.flow_name}/{d.name}\t{', '.join(c for c in crons if c) or '-'}")
         return 0
-    serve(api_url=args.api_url, port=args.port, ui=not args.no_ui,
-          nightly_cron=args.nightly_cron, weekly_cron=args.weekly_cron)
+    serve(
+        api_url=args.api_url,
+        port=args.port,
+        ui=not args.no_ui,
+        nightly_cron=args.nightly_cron,
+        weekly_cron=args.weekly_cron,
+    )
     return 0
 
 

@@ -15,16 +15,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import flows._setup  # noqa: F401  (environment defaults before Prefect loads its settings)
-from medvie.env import project_root
-from medvie.errors import MedvieError
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+import flows._setup  # noqa: F401  (environment defaults before Prefect loads its settings)
 from flows import _dvc
 from flows._report import metrics_markdown, read_metrics, run_link, table
 from flows.promote import register_settings, registry_action
+from medvie.env import project_root
+from medvie.errors import MedvieError
 
 REGISTER_STAGE = "register"
 MLFLOW_RUN_FILE = "models/grpo/mlflow_run.json"
@@ -53,8 +53,14 @@ def read_stage_order(root: str) -> list[str]:
     return _dvc.stage_order(Path(root))
 
 
-@task(name="dvc-repro", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=30,
-      retry_condition_fn=retry_if_transient, task_run_name="dvc repro {stage}")
+@task(
+    name="dvc-repro",
+    cache_policy=NO_CACHE,
+    retries=1,
+    retry_delay_seconds=30,
+    retry_condition_fn=retry_if_transient,
+    task_run_name="dvc repro {stage}",
+)
 def repro_stage(stage: str, root: str) -> str:
     _dvc.repro(stage, Path(root), on_line=line_logger())
     return stage
@@ -76,8 +82,11 @@ def publish_artifacts(root: str) -> dict[str, Any]:
     """A metrics table from metrics/*.json and the MLflow run of the last training."""
     root_path = Path(root)
     metrics = read_metrics(root_path)
-    create_markdown_artifact(key="medvie-metrics", markdown="## Metrics\n\n" + metrics_markdown(metrics),
-                             description="metrics/*.json after this pipeline run")
+    create_markdown_artifact(
+        key="medvie-metrics",
+        markdown="## Metrics\n\n" + metrics_markdown(metrics),
+        description="metrics/*.json after this pipeline run",
+    )
     run_file = root_path / MLFLOW_RUN_FILE
     mlflow_run = None
     if run_file.exists():
@@ -87,12 +96,23 @@ def publish_artifacts(root: str) -> dict[str, Any]:
             get_run_logger().warning(f"{MLFLOW_RUN_FILE}: invalid JSON; no MLflow link published")
     if mlflow_run and mlflow_run.get("run_id"):
         link = run_link(str(mlflow_run.get("experiment_id", "0")), mlflow_run["run_id"])
-        create_link_artifact(key="medvie-mlflow-run", link=link, link_text=f"MLflow run {mlflow_run['run_id']}")
+        create_link_artifact(
+            key="medvie-mlflow-run", link=link, link_text=f"MLflow run {mlflow_run['run_id']}"
+        )
         create_markdown_artifact(
             key="medvie-mlflow-run-info",
-            markdown="## MLflow run\n\n" + table(
+            markdown="## MLflow run\n\n"
+            + table(
                 ["run id", "experiment", "tracking URI", "link"],
-                [[mlflow_run["run_id"], mlflow_run.get("experiment_id"), mlflow_run.get("tracking_uri"), link]]),
+                [
+                    [
+                        mlflow_run["run_id"],
+                        mlflow_run.get("experiment_id"),
+                        mlflow_run.get("tracking_uri"),
+                        link,
+                    ]
+                ],
+            ),
         )
     return {"metrics": metrics, "mlflow_run": mlflow_run}
 
@@ -116,8 +136,13 @@ def pipeline(
     promotion = None
     if promote and REGISTER_STAGE in order:
         cfg = register_settings(Path(root))
-        promotion = registry_action("gate", cfg["name"], metric=cfg["metric"], min_gain=cfg["min_gain"],
-                                    reason="pipeline run: challenger from the register stage")
+        promotion = registry_action(
+            "gate",
+            cfg["name"],
+            metric=cfg["metric"],
+            min_gain=cfg["min_gain"],
+            reason="pipeline run: challenger from the register stage",
+        )
     return {"stages": order, **published, "promotion": promotion}
 
 
@@ -130,8 +155,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-promote", action="store_true", help="skip gated promotion at the end")
     args = ap.parse_args(argv)
     try:
-        result = pipeline(stages=args.stages, until=args.until, retries=args.retries,
-                          retry_delay_seconds=args.retry_delay, promote=not args.no_promote)
+        result = pipeline(
+            stages=args.stages,
+            until=args.until,
+            retries=args.retries,
+            retry_delay_seconds=args.retry_delay,
+            promote=not args.no_promote,
+        )
     except MedvieError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

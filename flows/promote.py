@@ -17,15 +17,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import flows._setup  # noqa: F401  (environment defaults before Prefect loads its settings)
-from medvie.config_base import load_yaml
-from medvie.env import mlflow_uris, project_root
-from medvie.errors import MedvieError
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+import flows._setup  # noqa: F401  (environment defaults before Prefect loads its settings)
 from flows._report import table
+from medvie.config_base import load_yaml
+from medvie.env import mlflow_uris, project_root
+from medvie.errors import MedvieError
 
 AUDIT_EXPERIMENT = "medvie-registry"
 CHAMPION = "champion"
@@ -60,13 +60,19 @@ def record(event: dict[str, Any]) -> str:
 
     client = MlflowClient()
     exp = client.get_experiment_by_name(AUDIT_EXPERIMENT)
-    exp_id = exp.experiment_id if exp else client.create_experiment(
-        AUDIT_EXPERIMENT, artifact_location=mlflow_uris()[1])
+    exp_id = (
+        exp.experiment_id
+        if exp
+        else client.create_experiment(AUDIT_EXPERIMENT, artifact_location=mlflow_uris()[1])
+    )
     run = client.create_run(
         exp_id,
         run_name=f"{event['action']} {event['name']}@{event['alias']}",
-        tags={"medvie.registry.action": event["action"], "medvie.registry.model": event["name"],
-              "mlflow.note.content": event["reason"] or ""},
+        tags={
+            "medvie.registry.action": event["action"],
+            "medvie.registry.model": event["name"],
+            "mlflow.note.content": event["reason"] or "",
+        },
     )
     run_id = run.info.run_id
     for key in ("action", "name", "alias", "from_version", "to_version", "changed", "reason", "when"):
@@ -76,8 +82,16 @@ def record(event: dict[str, Any]) -> str:
     return run_id
 
 
-def _call_registry(action: str, name: str, alias: str, version: str | None, reason: str,
-                   metric: str, min_gain: float, force: bool) -> Any:
+def _call_registry(
+    action: str,
+    name: str,
+    alias: str,
+    version: str | None,
+    reason: str,
+    metric: str,
+    min_gain: float,
+    force: bool,
+) -> Any:
     from medvie import registry
 
     fn = getattr(registry, {"promote": "promote", "gate": "gate_and_promote", "rollback": "rollback"}[action])
@@ -109,17 +123,24 @@ def registry_action(
     result = _call_registry(action, name, alias, version, reason, metric, min_gain, force)
     after = alias_version(name, alias)
     event = {
-        "action": action, "name": name, "alias": alias,
-        "from_version": before, "to_version": after, "changed": before != after,
-        "reason": reason, "when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "action": action,
+        "name": name,
+        "alias": alias,
+        "from_version": before,
+        "to_version": after,
+        "changed": before != after,
+        "reason": reason,
+        "when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "result": result,
     }
     event["mlflow_run_id"] = record(event)
     create_markdown_artifact(
         key="medvie-registry",
-        markdown=f"## Registry: {action} `{name}@{alias}`\n\n" + table(
+        markdown=f"## Registry: {action} `{name}@{alias}`\n\n"
+        + table(
             ["from", "to", "changed", "reason", "when", "mlflow run"],
-            [[before, after, event["changed"], reason, event["when"], event["mlflow_run_id"]]]),
+            [[before, after, event["changed"], reason, event["when"], event["mlflow_run_id"]]],
+        ),
         description=f"{action} {name}@{alias}",
     )
     return event
@@ -133,11 +154,19 @@ def promote_flow(version: str, reason: str, name: str | None = None, alias: str 
 
 
 @flow(name="medvie-gate")
-def gate_flow(reason: str = "gated promotion", name: str | None = None, force: bool = False) -> dict[str, Any]:
+def gate_flow(
+    reason: str = "gated promotion", name: str | None = None, force: bool = False
+) -> dict[str, Any]:
     """Promote the challenger to champion only if it beats the champion on the gate metric."""
     cfg = register_settings()
-    return registry_action("gate", name or cfg["name"], reason=reason, metric=cfg["metric"],
-                           min_gain=cfg["min_gain"], force=force)
+    return registry_action(
+        "gate",
+        name or cfg["name"],
+        reason=reason,
+        metric=cfg["metric"],
+        min_gain=cfg["min_gain"],
+        force=force,
+    )
 
 
 @flow(name="medvie-rollback")

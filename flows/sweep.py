@@ -19,20 +19,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import flows._setup  # noqa: F401  (environment defaults before Prefect loads its settings)
 import yaml
-from medvie.config_base import load_yaml
-from medvie.env import mlflow_uris, project_root
-from medvie.errors import ConfigError, MedvieError
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+import flows._setup  # noqa: F401  (environment defaults before Prefect loads its settings)
 from flows import _dvc
 from flows._report import dig, sweep_table
 from flows.pipeline import REGISTER_STAGE, line_logger
 from flows.promote import register_settings, registry_action
+from medvie.config_base import load_yaml
+from medvie.env import mlflow_uris, project_root
+from medvie.errors import ConfigError, MedvieError
 
 DEFAULT_SPEC = "configs/sweeps/reward.yaml"
 # The contract with the training stage: nest your MLflow run under this parent run (tag
@@ -85,15 +85,22 @@ def load_spec(path: Path) -> SweepSpec:
     return spec
 
 
-def start_parent_run(root: Path, experiment: str, sweep_id: str, spec: SweepSpec,
-                     configs: list[dict]) -> tuple[str, str]:
+def start_parent_run(
+    root: Path, experiment: str, sweep_id: str, spec: SweepSpec, configs: list[dict]
+) -> tuple[str, str]:
     """(run id, experiment id) of the sweep's parent run, created in the project's MLflow store."""
     from mlflow import MlflowClient
 
     client = MlflowClient()
     exp = client.get_experiment_by_name(experiment)
-    exp_id = exp.experiment_id if exp else client.create_experiment(experiment, artifact_location=mlflow_uris(root)[1])
-    run = client.create_run(exp_id, run_name=sweep_id, tags={"medvie.sweep": sweep_id, "medvie.stage": "sweep"})
+    exp_id = (
+        exp.experiment_id
+        if exp
+        else client.create_experiment(experiment, artifact_location=mlflow_uris(root)[1])
+    )
+    run = client.create_run(
+        exp_id, run_name=sweep_id, tags={"medvie.sweep": sweep_id, "medvie.stage": "sweep"}
+    )
     client.log_param(run.info.run_id, "sweep.metric", spec.metric)
     client.log_param(run.info.run_id, "sweep.n_configs", len(configs))
     client.log_text(run.info.run_id, yaml.safe_dump(spec.model_dump(), sort_keys=False), "sweep/spec.yaml")
@@ -109,11 +116,19 @@ def child_runs(parent_id: str, exp_id: str) -> dict[str, str]:
 
 
 @task(name="dvc-exp-run", cache_policy=NO_CACHE, task_run_name="dvc exp run {name}")
-def run_config(root: str, name: str, overrides: dict[str, Any], targets: list[str], env: dict[str, str]) -> str | None:
+def run_config(
+    root: str, name: str, overrides: dict[str, Any], targets: list[str], env: dict[str, str]
+) -> str | None:
     """Run one config; return None on success or its one-line error (one failure does not end the sweep)."""
     try:
-        _dvc.exp_run(Path(root), name, overrides, targets=targets, env={**env, ENV_RUN_NAME: name},
-                     on_line=line_logger())
+        _dvc.exp_run(
+            Path(root),
+            name,
+            overrides,
+            targets=targets,
+            env={**env, ENV_RUN_NAME: name},
+            on_line=line_logger(),
+        )
     except _dvc.StageFailed as exc:
         get_run_logger().error(str(exc))
         return str(exc)
@@ -125,7 +140,9 @@ def collect(root: str, names: list[str]) -> dict[str, dict[str, Any]]:
     return _dvc.exp_results(_dvc.exp_show(Path(root)), names)
 
 
-def score_rows(rows: list[dict[str, Any]], results: dict[str, dict[str, Any]], spec: SweepSpec) -> dict | None:
+def score_rows(
+    rows: list[dict[str, Any]], results: dict[str, dict[str, Any]], spec: SweepSpec
+) -> dict | None:
     """Fill in each row's score and report columns; mark and return the best row."""
     for row in rows:
         found = results.get(row["name"], {})
@@ -135,8 +152,10 @@ def score_rows(rows: list[dict[str, Any]], results: dict[str, dict[str, Any]], s
         row["extra"] = {k: dig(metrics, k) for k in spec.report}
         if row["error"] is None and row["score"] is None:
             if spec.metrics_file in found.get("errors", {}):
-                row["error"] = (f"{spec.metrics_file} is not in the experiment ({found['errors'][spec.metrics_file]});"
-                                " commit it to git (cache: false, not git-ignored) or let DVC cache it")
+                row["error"] = (
+                    f"{spec.metrics_file} is not in the experiment ({found['errors'][spec.metrics_file]});"
+                    " commit it to git (cache: false, not git-ignored) or let DVC cache it"
+                )
             elif row["name"] not in results:
                 row["error"] = "not in `dvc exp show`"
             else:
@@ -150,8 +169,9 @@ def score_rows(rows: list[dict[str, Any]], results: dict[str, dict[str, Any]], s
 
 
 @flow(name="medvie-sweep")
-def sweep(config: str = DEFAULT_SPEC, promote: bool = True, name: str | None = None,
-          root: str | None = None) -> dict[str, Any]:
+def sweep(
+    config: str = DEFAULT_SPEC, promote: bool = True, name: str | None = None, root: str | None = None
+) -> dict[str, Any]:
     """Run every config as a DVC experiment; compare; register and gate-promote the best."""
     import mlflow
     from mlflow import MlflowClient
@@ -165,8 +185,13 @@ def sweep(config: str = DEFAULT_SPEC, promote: bool = True, name: str | None = N
     sweep_id = name or "sweep-" + dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
     parent_id, exp_id = start_parent_run(Path(root), spec.mlflow_experiment, sweep_id, spec, configs)
     # experiments run in a temporary copy of the repo: pin MLflow to this project's store
-    env = {ENV_PARENT_RUN: parent_id, ENV_EXPERIMENT: exp_id, "MEDVIE_MLFLOW_STORE_ROOT": str(Path(root).resolve()),
-           "MLFLOW_TRACKING_URI": mlflow.get_tracking_uri(), "MLFLOW_REGISTRY_URI": mlflow.get_registry_uri()}
+    env = {
+        ENV_PARENT_RUN: parent_id,
+        ENV_EXPERIMENT: exp_id,
+        "MEDVIE_MLFLOW_STORE_ROOT": str(Path(root).resolve()),
+        "MLFLOW_TRACKING_URI": mlflow.get_tracking_uri(),
+        "MLFLOW_REGISTRY_URI": mlflow.get_registry_uri(),
+    }
     client = MlflowClient()
     status = "FAILED"
     try:
@@ -184,7 +209,9 @@ def sweep(config: str = DEFAULT_SPEC, promote: bool = True, name: str | None = N
         create_markdown_artifact(key="medvie-sweep", markdown=markdown, description=f"sweep {sweep_id}")
         client.log_text(parent_id, markdown, "sweep/comparison.md")
         if best is None:
-            raise MedvieError(f"sweep {sweep_id}: no config produced '{spec.metric}'; see the comparison table")
+            raise MedvieError(
+                f"sweep {sweep_id}: no config produced '{spec.metric}'; see the comparison table"
+            )
         client.log_metric(parent_id, f"best.{spec.metric}", float(best["score"]))
         client.set_tag(parent_id, "medvie.sweep.best", best["name"])
         promotion = None
@@ -194,13 +221,24 @@ def sweep(config: str = DEFAULT_SPEC, promote: bool = True, name: str | None = N
             if error:
                 raise MedvieError(error)
             cfg = register_settings(Path(root))
-            promotion = registry_action("gate", cfg["name"], metric=cfg["metric"], min_gain=cfg["min_gain"],
-                                        reason=f"sweep {sweep_id}: best config {best['overrides']}")
+            promotion = registry_action(
+                "gate",
+                cfg["name"],
+                metric=cfg["metric"],
+                min_gain=cfg["min_gain"],
+                reason=f"sweep {sweep_id}: best config {best['overrides']}",
+            )
         status = "FINISHED"
     finally:
         client.set_terminated(parent_id, status=status)
-    return {"sweep": sweep_id, "parent_run_id": parent_id, "rows": rows, "best": best,
-            "table": markdown, "promotion": promotion}
+    return {
+        "sweep": sweep_id,
+        "parent_run_id": parent_id,
+        "rows": rows,
+        "best": best,
+        "table": markdown,
+        "promotion": promotion,
+    }
 
 
 def _comparison(sweep_id: str, rows: list[dict], keys: list[str], spec: SweepSpec, best: dict | None) -> str:

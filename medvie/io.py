@@ -66,7 +66,9 @@ def read_json(path: str | os.PathLike[str]) -> Any:
     except FileNotFoundError:
         raise DataError(f"{path}: file not found") from None
     except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: invalid JSON at line {exc.lineno} ({exc.msg}); fix or regenerate the file") from None
+        raise DataError(
+            f"{path}: invalid JSON at line {exc.lineno} ({exc.msg}); fix or regenerate the file"
+        ) from None
 
 
 def read_jsonl(path: str | os.PathLike[str]) -> list[Any]:

@@ -13,8 +13,14 @@ def main(params: Params, root: Path) -> None:
     from medvie.evaluation.pipeline import run_evaluate
 
     body = run_evaluate(params.evaluate, root, reward_cfg=params.reward, schema=root / params.queries.schema_)
-    print(json.dumps({m: {k: v for k, v in b.items() if k in ("f1", "precision", "recall", "n")}
-                      for m, b in body.items()}))
+    print(
+        json.dumps(
+            {
+                m: {k: v for k, v in b.items() if k in ("f1", "precision", "recall", "n")}
+                for m, b in body.items()
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

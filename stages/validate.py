@@ -20,8 +20,10 @@ def main(params: Params, root: Path) -> None:
         near_duplicate_confirm_distance=params.data.near_duplicate_confirm_distance,
         schema_path=root / params.validate_.schema_path,
     )
-    print(f"validation passed: {report['n_passed']}/{report['n_expectations']} expectations, "
-          f"{report['n_failed_warning']} warnings ({time.perf_counter() - start:.1f} s)")
+    print(
+        f"validation passed: {report['n_passed']}/{report['n_expectations']} expectations, "
+        f"{report['n_failed_warning']} warnings ({time.perf_counter() - start:.1f} s)"
+    )
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ def _root() -> None:
 
 
 def _register() -> None:
-    from medvie.cli import data, evaluation, synth, modeling, queries, registry, rewards, sampling, training
+    from medvie.cli import data, evaluation, modeling, queries, registry, rewards, sampling, synth, training
 
     for area in (synth, data, rewards, sampling, queries, modeling, training, evaluation, registry):
         area.register(app)

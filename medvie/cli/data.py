@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
 
-def _params(path: Optional[Path]):
+def _params(path: Path | None):
     """params.yaml given, else the project's one when present, else defaults."""
     from medvie.env import project_root
     from medvie.settings import Params, load_params
@@ -20,11 +19,11 @@ def _params(path: Optional[Path]):
 
 
 def ingest(
-    source: Optional[Path] = typer.Option(
+    source: Path | None = typer.Option(
         None, "--source", help="folder with labels.jsonl + images (default: params data.source)"
     ),
     out: Path = typer.Option(Path("data/ingested"), "--out", help="output folder, replaced whole on success"),
-    params: Optional[Path] = typer.Option(None, "--params", help="params.yaml to read the data section from"),
+    params: Path | None = typer.Option(None, "--params", help="params.yaml to read the data section from"),
 ) -> None:
     """Decode, normalise, de-duplicate and split a labelled image folder; bad records go to rejected.jsonl."""
     from medvie.data.ingest import ingest as run_ingest
@@ -37,7 +36,7 @@ def ingest(
 def validate(
     records: Path = typer.Option(Path("data/ingested"), "--records", help="ingested data set folder"),
     reports: Path = typer.Option(Path("reports"), "--reports", help="where validation.json/.md are written"),
-    params: Optional[Path] = typer.Option(None, "--params", help="params.yaml to read validate/data from"),
+    params: Path | None = typer.Option(None, "--params", help="params.yaml to read validate/data from"),
 ) -> None:
     """Run the data-validation suite; exits non-zero when a critical expectation fails."""
     from medvie.data.validation import run_validation
@@ -45,7 +44,10 @@ def validate(
 
     p = _params(params)
     report = run_validation(
-        records, reports, p.validate_, p.data.split,
+        records,
+        reports,
+        p.validate_,
+        p.data.split,
         near_duplicate_distance=p.data.near_duplicate_distance,
         near_duplicate_confirm_distance=p.data.near_duplicate_confirm_distance,
         schema_path=project_root() / p.validate_.schema_path,

@@ -26,15 +26,20 @@ def evaluate(
     if models:
         update["models"] = [m.strip() for m in models.split(",") if m.strip()]
     cfg = params.evaluate.model_copy(update=update)
-    body = run_evaluate(cfg, root, reward_cfg=params.reward, schema=root / params.queries.schema_,
-                        log_mlflow=not no_mlflow)
+    body = run_evaluate(
+        cfg, root, reward_cfg=params.reward, schema=root / params.queries.schema_, log_mlflow=not no_mlflow
+    )
     for name, m in body.items():
-        typer.echo(f"{name:14s} F1 {m.get('f1', 0):.4f}  P {m.get('precision', 0):.4f}  R {m.get('recall', 0):.4f}"
-                   f"  n {m.get('n', 0)}")
+        typer.echo(
+            f"{name:14s} F1 {m.get('f1', 0):.4f}  P {m.get('precision', 0):.4f}  R {m.get('recall', 0):.4f}"
+            f"  n {m.get('n', 0)}"
+        )
 
 
 def ocr_read(
-    text_file: Path = typer.Argument(..., help="JSON with text lines: a list of {text, box} or {\"lines\": [...]}"),
+    text_file: Path = typer.Argument(
+        ..., help='JSON with text lines: a list of {text, box} or {"lines": [...]}'
+    ),
     keys: str = typer.Option("", help="comma-separated keys to answer (default: every key read)"),
 ) -> None:
     """Run the OCR baseline's rule-based reader on text lines and print its JSON."""
@@ -44,7 +49,11 @@ def ocr_read(
     data = read_json(text_file)
     lines = data.get("lines", []) if isinstance(data, dict) else data
     if keys:
-        out = answer(lines, [k.strip() for k in keys.split(",") if k.strip()], names=SchemaNames("schemas/medical.json"))
+        out = answer(
+            lines,
+            [k.strip() for k in keys.split(",") if k.strip()],
+            names=SchemaNames("schemas/medical.json"),
+        )
     else:
         out = RuleReader().read(lines)
     typer.echo(json.dumps(out, ensure_ascii=False, indent=2))

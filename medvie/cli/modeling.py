@@ -12,15 +12,23 @@ def pretrain_tiny(
     steps: int = typer.Option(0, help="stop at this global step (0: no limit)"),
     checkpoint_minutes: float = typer.Option(5.0, help="checkpoint + held-out evaluation every N minutes"),
     languages: str = typer.Option("en", help="comma-separated page languages: en, zh"),
-    tokenizer: str = typer.Option("bpe", help="bpe (learnt on synthetic pages) | qwen (the real Qwen2 vocabulary)"),
+    tokenizer: str = typer.Option(
+        "bpe", help="bpe (learnt on synthetic pages) | qwen (the real Qwen2 vocabulary)"
+    ),
     batch_size: int = typer.Option(8),
     lr: float = typer.Option(1.5e-3),
-    level_up_exact: float = typer.Option(0.6, help="grow crops by one text item when held-out exact accuracy "
-                                         "reaches this"),
-    hints: float = typer.Option(0.0, help="share of extraction prompts that start with the page's text lines "
-                                "(the queries stage's text hints)"),
+    level_up_exact: float = typer.Option(
+        0.6, help="grow crops by one text item when held-out exact accuracy reaches this"
+    ),
+    hints: float = typer.Option(
+        0.0,
+        help="share of extraction prompts that start with the page's text lines "
+        "(the queries stage's text hints)",
+    ),
     mix: str = typer.Option("lines=0.5,page=0.15,extract=0.35", help="example kinds and their weights"),
-    init_from: str = typer.Option("", help="start from this exported checkpoint's weights (e.g. pretrained/tiny)"),
+    init_from: str = typer.Option(
+        "", help="start from this exported checkpoint's weights (e.g. pretrained/tiny)"
+    ),
     threads: int = typer.Option(1, help="torch threads"),
     fresh: bool = typer.Option(False, help="discard the saved state in --work-dir and start over"),
     seed: int = typer.Option(0),
@@ -38,23 +46,46 @@ def pretrain_tiny(
     if tokenizer not in ("bpe", "qwen"):
         raise ConfigError(f"--tokenizer '{tokenizer}': use bpe or qwen")
     try:
-        weights = {k.strip(): float(v) for k, v in (part.split("=") for part in mix.split(",") if part.strip())}
+        weights = {
+            k.strip(): float(v) for k, v in (part.split("=") for part in mix.split(",") if part.strip())
+        }
     except ValueError:
         raise ConfigError(f"--mix '{mix}': use kind=weight pairs, e.g. lines=0.2,extract=0.8") from None
-    if not weights or set(weights) - {"lines", "page", "extract", "copy", "echo"} or min(weights.values()) < 0 \
-            or sum(weights.values()) <= 0:
-        raise ConfigError(f"--mix '{mix}': kinds are lines, page, extract, copy, echo with weights >= 0, not all 0")
+    if (
+        not weights
+        or set(weights) - {"lines", "page", "extract", "copy", "echo"}
+        or min(weights.values()) < 0
+        or sum(weights.values()) <= 0
+    ):
+        raise ConfigError(
+            f"--mix '{mix}': kinds are lines, page, extract, copy, echo with weights >= 0, not all 0"
+        )
     if not 0.0 <= hints <= 1.0:
         raise ConfigError(f"--hints {hints}: a share between 0 and 1")
-    cfg = PretrainConfig(out_dir=out, work_dir=work_dir, minutes=minutes, max_steps=steps, languages=langs,
-                         checkpoint_minutes=checkpoint_minutes, tokenizer=tokenizer, batch_size=batch_size, lr=lr,
-                         level_up_exact=level_up_exact, seed=seed, hints=hints, mix=weights, init_from=init_from,
-                         threads=threads)  # fmt: skip
+    cfg = PretrainConfig(
+        out_dir=out,
+        work_dir=work_dir,
+        minutes=minutes,
+        max_steps=steps,
+        languages=langs,
+        checkpoint_minutes=checkpoint_minutes,
+        tokenizer=tokenizer,
+        batch_size=batch_size,
+        lr=lr,
+        level_up_exact=level_up_exact,
+        seed=seed,
+        hints=hints,
+        mix=weights,
+        init_from=init_from,
+        threads=threads,
+    )
     args = " ".join(shlex.quote(a) for a in sys.argv[2:])
     pretrain(cfg, fresh=fresh, log=lambda s: print(s, flush=True), command_args=args)
 
 
-def model_info(path: str = typer.Argument("models/base", help="a model dir, a medvie_model.json dir or a hub id")) -> None:
+def model_info(
+    path: str = typer.Argument("models/base", help="a model dir, a medvie_model.json dir or a hub id"),
+) -> None:
     """Print what a model dir resolves to: class, parameters, vocabulary, image token budget."""
     import json
 

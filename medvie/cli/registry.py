@@ -34,18 +34,26 @@ def extract(
     except mlflow.exceptions.MlflowException as exc:
         from medvie.errors import MedvieError
 
-        raise MedvieError(f"model {uri}: cannot be loaded ({str(exc).splitlines()[0]}); see `medvie models`") from None
+        raise MedvieError(
+            f"model {uri}: cannot be loaded ({str(exc).splitlines()[0]}); see `medvie models`"
+        ) from None
     rows = [{"image": str(p), "keys": keys or None} for p in images]
     failed = 0
     for path, res in zip(images, pm.predict(rows)):
         failed += not res["ok"]
-        typer.echo(json.dumps({"image": str(path), "ok": res["ok"], "result": res["result"], "error": res["error"]},
-                              ensure_ascii=False))
+        typer.echo(
+            json.dumps(
+                {"image": str(path), "ok": res["ok"], "result": res["result"], "error": res["error"]},
+                ensure_ascii=False,
+            )
+        )
     if failed == len(images):
         raise typer.Exit(1)
 
 
-def models(name: str = typer.Option(None, help=NAME_HELP), as_json: bool = typer.Option(False, "--json")) -> None:
+def models(
+    name: str = typer.Option(None, help=NAME_HELP), as_json: bool = typer.Option(False, "--json")
+) -> None:
     """List registered versions with aliases and test metrics, newest first."""
     from medvie.registry.promotion import list_versions
 
@@ -56,8 +64,10 @@ def models(name: str = typer.Option(None, help=NAME_HELP), as_json: bool = typer
     typer.echo(f"{'version':>7}  {'aliases':22} {'f1':>7} {'P':>7} {'R':>7}  {'test set':16}  created")
     fmt = lambda v: f"{v:7.4f}" if isinstance(v, float) else f"{'-':>7}"  # noqa: E731
     for r in rows:
-        typer.echo(f"{r['version']:>7}  {','.join(r['aliases']) or '-':22} {fmt(r['f1'])} {fmt(r['precision'])} "
-                   f"{fmt(r['recall'])}  {r['test_set_hash'] or '-':16}  {r['created']}")
+        typer.echo(
+            f"{r['version']:>7}  {','.join(r['aliases']) or '-':22} {fmt(r['f1'])} {fmt(r['precision'])} "
+            f"{fmt(r['recall'])}  {r['test_set_hash'] or '-':16}  {r['created']}"
+        )
 
 
 def promote(
@@ -72,7 +82,9 @@ def promote(
     typer.echo(json.dumps(do_promote(_name(name), alias, version, reason)))
 
 
-def rollback(reason: str = typer.Option(..., help="why"), name: str = typer.Option(None, help=NAME_HELP)) -> None:
+def rollback(
+    reason: str = typer.Option(..., help="why"), name: str = typer.Option(None, help=NAME_HELP)
+) -> None:
     """Put champion back on the previous champion."""
     from medvie.registry.promotion import rollback as do_rollback
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -15,7 +14,7 @@ def _by_id(rows: list, path: Path, field: str) -> dict[str, dict]:
     out: dict[str, dict] = {}
     for lineno, row in enumerate(rows, 1):
         if not isinstance(row, dict) or "id" not in row or field not in row:
-            raise DataError(f"{path}: record {lineno} needs \"id\" and \"{field}\"; fix that line")
+            raise DataError(f'{path}: record {lineno} needs "id" and "{field}"; fix that line')
         key = str(row["id"])
         if key in out:
             raise DataError(f"{path}: id {key!r} appears twice; keep one line per id")
@@ -24,15 +23,23 @@ def _by_id(rows: list, path: Path, field: str) -> dict[str, dict]:
 
 
 def score(
-    predictions: Path = typer.Option(..., "--predictions", help='JSONL: {"id", "prediction": completion text or JSON object}'),
+    predictions: Path = typer.Option(
+        ..., "--predictions", help='JSONL: {"id", "prediction": completion text or JSON object}'
+    ),
     truth: Path = typer.Option(..., "--truth", help='JSONL: {"id", "label": {...}, "doc_type"?, "keys"?}'),
     alpha: float = typer.Option(0.5, min=0, max=1, help="α of the match reward reported as mean_reward"),
     matching: str = typer.Option("exact", help="exact | fuzzy"),
-    fuzzy_threshold: float = typer.Option(0.9, min=0.01, max=1, help="fuzzy: least normalised edit similarity"),
-    case_fold: bool = typer.Option(False, "--case-fold/--no-case-fold", help="compare values case-insensitively"),
-    ordered: bool = typer.Option(False, "--ordered", help="match list items by index, not by best assignment"),
+    fuzzy_threshold: float = typer.Option(
+        0.9, min=0.01, max=1, help="fuzzy: least normalised edit similarity"
+    ),
+    case_fold: bool = typer.Option(
+        False, "--case-fold/--no-case-fold", help="compare values case-insensitively"
+    ),
+    ordered: bool = typer.Option(
+        False, "--ordered", help="match list items by index, not by best assignment"
+    ),
     require_thinking: bool = typer.Option(False, "--require-thinking", help="format needs <think>…</think>"),
-    f_beta: Optional[float] = typer.Option(None, help="report the match reward as F-β instead of the α mix"),
+    f_beta: float | None = typer.Option(None, help="report the match reward as F-β instead of the α mix"),
     per_doc: bool = typer.Option(False, "--per-doc", help="include per-document scores"),
 ) -> None:
     """Score predictions against ground truth; prints one JSON object (precision, recall, f1, ted_accuracy, …)."""
@@ -45,8 +52,13 @@ def score(
 
     try:
         cfg = RewardConfig(
-            alpha=alpha, matching=matching, fuzzy_threshold=fuzzy_threshold, case_fold=case_fold,
-            unordered=not ordered, require_thinking=require_thinking, f_beta=f_beta,
+            alpha=alpha,
+            matching=matching,
+            fuzzy_threshold=fuzzy_threshold,
+            case_fold=case_fold,
+            unordered=not ordered,
+            require_thinking=require_thinking,
+            f_beta=f_beta,
         )
     except ValidationError as exc:
         err = exc.errors()[0]
@@ -67,7 +79,10 @@ def score(
     from medvie.rewards.reward import Score
 
     docs = result.pop("docs")
-    rewards = [Score(float(d["format_ok"]), d["json_valid"], d["n"], d["n_pred"], d["n_truth"]).match_reward(cfg) for d in docs]
+    rewards = [
+        Score(float(d["format_ok"]), d["json_valid"], d["n"], d["n_pred"], d["n_truth"]).match_reward(cfg)
+        for d in docs
+    ]
     result["mean_reward"] = sum(rewards) / len(rewards) if rewards else 0.0
     if per_doc:
         result["docs"] = [{"id": i, **d} for i, d in zip(ids, docs)]

@@ -6,10 +6,14 @@ import typer
 
 
 def synth(
-    out: str = typer.Option(..., "--out", help="folder to write labels.jsonl + images/ into (replaced whole)"),
+    out: str = typer.Option(
+        ..., "--out", help="folder to write labels.jsonl + images/ into (replaced whole)"
+    ),
     n: int = typer.Option(100, "--n", min=1, help="number of reports"),
     seed: int = typer.Option(0, "--seed", help="same seed, same images and labels"),
-    preset: str = typer.Option("tiny", "--preset", help="tiny (small pages for the CPU model) | full (~1000x1400)"),
+    preset: str = typer.Option(
+        "tiny", "--preset", help="tiny (small pages for the CPU model) | full (~1000x1400)"
+    ),
     languages: str = typer.Option("en,zh", "--languages", help="comma-separated: en, zh"),
 ) -> None:
     """Render N synthetic reports (CBC, biochemistry, urinalysis, lipid, thyroid, imaging, pathology)."""

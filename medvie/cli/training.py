@@ -20,10 +20,15 @@ def warmstart(preset: str = typer.Option(None, help=PRESET_HELP)) -> None:
     params, root = _params(preset)
     from medvie.training.warmstart import run_warmstart
 
-    summary = run_warmstart(params.warmstart, params.model, base_dir=root / "models" / "base",
-                            queries_dir=root / "data" / "queries",
-                            records_file=root / "data" / "ingested" / "records.jsonl",
-                            out_dir=root / "models" / "warmstart", work_dir=root / "build" / "warmstart")  # fmt: skip
+    summary = run_warmstart(
+        params.warmstart,
+        params.model,
+        base_dir=root / "models" / "base",
+        queries_dir=root / "data" / "queries",
+        records_file=root / "data" / "ingested" / "records.jsonl",
+        out_dir=root / "models" / "warmstart",
+        work_dir=root / "build" / "warmstart",
+    )
     typer.echo(f"warmstart: {'trained' if summary['enabled'] else 'off (pointer to models/base)'}")
 
 
@@ -49,9 +54,11 @@ def train_check(preset: str = typer.Option(None, help=PRESET_HELP)) -> None:
 
     validate(params.train, check_runtime=False)
     args = build_grpo_config(params.train, root / params.train.work_dir / "checkpoints", dry_run=True)
-    typer.echo(f"ok: num_generations={args.num_generations} loss_type={args.loss_type} beta={args.beta} "
-               f"lr={args.learning_rate} ({args.lr_scheduler_type.value}) epsilon={args.epsilon}/{args.epsilon_high} "
-               f"generation_batch_size={args.generation_batch_size} use_vllm={args.use_vllm}")  # fmt: skip
+    typer.echo(
+        f"ok: num_generations={args.num_generations} loss_type={args.loss_type} beta={args.beta} "
+        f"lr={args.learning_rate} ({args.lr_scheduler_type.value}) epsilon={args.epsilon}/{args.epsilon_high} "
+        f"generation_batch_size={args.generation_batch_size} use_vllm={args.use_vllm}"
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -25,7 +25,7 @@ class SplitConfig(Section):
     salt: str = Field("medvie", description="salt of the id hash that assigns splits")
 
     @model_validator(mode="after")
-    def _sum_to_one(self) -> "SplitConfig":
+    def _sum_to_one(self) -> SplitConfig:
         total = self.train + self.val + self.test
         if abs(total - 1.0) > 1e-6:
             raise ValueError(f"train + val + test must be 1, got {total:g}")
@@ -33,7 +33,10 @@ class SplitConfig(Section):
 
 
 class DataConfig(Section):
-    source: str = Field("data/synthetic", description="folder holding labels.jsonl + images (the synth stage writes data/synthetic)")
+    source: str = Field(
+        "data/synthetic",
+        description="folder holding labels.jsonl + images (the synth stage writes data/synthetic)",
+    )
     synthetic: SyntheticConfig = SyntheticConfig()
     split: SplitConfig = SplitConfig()
     max_reject_share: float = Field(0.05, ge=0, le=1, description="fail ingestion above this share")
@@ -67,7 +70,7 @@ class ValidateConfig(Section):
     )
 
     @model_validator(mode="after")
-    def _sides_ordered(self) -> "ValidateConfig":
+    def _sides_ordered(self) -> ValidateConfig:
         if self.min_side > self.max_side:
             raise ValueError(f"min_side ({self.min_side}) must not exceed max_side ({self.max_side})")
         return self

@@ -48,8 +48,13 @@ class _Candidate:
 
 def _rejection(line: int, record_id: str | None, source_image: str | None, code: str, reason: str) -> dict:
     where = f"line {line}" + (f" (id {record_id!r})" if record_id is not None else "")
-    return {"id": record_id, "source_image": source_image, "line": line, "code": code,
-            "reason": f"{where}: {reason}"}
+    return {
+        "id": record_id,
+        "source_image": source_image,
+        "line": line,
+        "code": code,
+        "reason": f"{where}: {reason}",
+    }
 
 
 def _file_stem(record_id: str) -> str:
@@ -62,7 +67,11 @@ def _file_stem(record_id: str) -> str:
 
 def _resolve_inside(root: Path, image: str) -> Path | None:
     """The image path when it stays inside the source folder (symlinks followed), else None."""
-    if PurePosixPath(image).is_absolute() or PureWindowsPath(image).is_absolute() or PureWindowsPath(image).drive:
+    if (
+        PurePosixPath(image).is_absolute()
+        or PureWindowsPath(image).is_absolute()
+        or PureWindowsPath(image).drive
+    ):
         return None
     path = (root / image).resolve()
     return path if path.is_relative_to(root) else None
@@ -95,12 +104,21 @@ def _parse(source: Path, labels: Path) -> tuple[list[_Candidate], list[dict], in
         try:
             rec = parse_source_line(text)
         except ValueError as exc:
-            code = "invalid_json" if str(exc).startswith(("invalid JSON", "a record must")) else "invalid_record"
+            code = (
+                "invalid_json" if str(exc).startswith(("invalid JSON", "a record must")) else "invalid_record"
+            )
             rejected.append(_rejection(lineno, raw_id(text), None, code, str(exc)))
             continue
         if rec.id in seen:
-            rejected.append(_rejection(lineno, rec.id, rec.image, "duplicate_id",
-                                       f"duplicate id, first seen on line {seen[rec.id]}"))
+            rejected.append(
+                _rejection(
+                    lineno,
+                    rec.id,
+                    rec.image,
+                    "duplicate_id",
+                    f"duplicate id, first seen on line {seen[rec.id]}",
+                )
+            )
             continue
         seen[rec.id] = lineno
         src = _resolve_inside(source, rec.image)
@@ -143,7 +161,9 @@ def ingest(
     source, out = Path(source), Path(out)
     labels = source / LABELS_FILE
     if not labels.is_file():
-        raise DataError(f"{labels}: not found; data.source must be a folder holding {LABELS_FILE} and the images")
+        raise DataError(
+            f"{labels}: not found; data.source must be a folder holding {LABELS_FILE} and the images"
+        )
     source = source.resolve()
     failed_list = out.with_name(out.name + ".rejected.jsonl")
     candidates, rejected, total = _parse(source, labels)
@@ -156,8 +176,12 @@ def ingest(
 
         def work(c: _Candidate) -> NormalisedImage | ImageRejected:
             try:
-                return normalise_image(c.src, images_dir / f"{c.name}.png",
-                                       max_side=cfg.max_image_side, max_pixels=cfg.max_image_pixels)
+                return normalise_image(
+                    c.src,
+                    images_dir / f"{c.name}.png",
+                    max_side=cfg.max_image_side,
+                    max_pixels=cfg.max_image_pixels,
+                )
             except ImageRejected as exc:
                 return exc
 
@@ -191,8 +215,11 @@ def ingest(
             )
 
         splits, groups = assign_splits(
-            [c.record.id for c, _ in kept], [img.sha256 for _, img in kept], [img.phash for _, img in kept],
-            cfg.split, cfg.near_duplicate_distance,
+            [c.record.id for c, _ in kept],
+            [img.sha256 for _, img in kept],
+            [img.phash for _, img in kept],
+            cfg.split,
+            cfg.near_duplicate_distance,
             [img.phash256 for _, img in kept] if cfg.near_duplicate_confirm_distance is not None else None,
             cfg.near_duplicate_confirm_distance or 0,
         )
@@ -200,20 +227,22 @@ def ingest(
         for (c, img), split in zip(kept, splits):
             meta = c.record.meta or {}
             doc_type = c.record.doc_type or meta.get("doc_type") or UNKNOWN_DOC_TYPE
-            records.append({
-                "id": c.record.id,
-                "image": f"images/{c.name}.png",
-                "label": c.record.label,
-                "doc_type": doc_type if isinstance(doc_type, str) else UNKNOWN_DOC_TYPE,
-                "meta": _scaled_meta(c.record.meta, img),
-                "split": split,
-                "sha256": img.sha256,
-                "phash": img.phash,
-                "phash256": img.phash256,
-                "width": img.width,
-                "height": img.height,
-                "source_image": c.record.image,
-            })
+            records.append(
+                {
+                    "id": c.record.id,
+                    "image": f"images/{c.name}.png",
+                    "label": c.record.label,
+                    "doc_type": doc_type if isinstance(doc_type, str) else UNKNOWN_DOC_TYPE,
+                    "meta": _scaled_meta(c.record.meta, img),
+                    "split": split,
+                    "sha256": img.sha256,
+                    "phash": img.phash,
+                    "phash256": img.phash256,
+                    "width": img.width,
+                    "height": img.height,
+                    "source_image": c.record.image,
+                }
+            )
         summary = _summary(records, rejected, total, groups)
         write_jsonl(tmp / RECORDS_FILE, records)
         write_jsonl(tmp / REJECTED_FILE, rejected)

@@ -41,8 +41,12 @@ def label_structure(label: Any, known_keys: set[str] | None) -> dict[str, Any]:
         else:
             leaves_ok &= isinstance(value, str)
     unknown = len(keys - known_keys) if known_keys is not None else 0
-    return {"label_keys": len(label), "label_leaves_strings": leaves_ok, "indicators_ok": indicators_ok,
-            "unknown_keys": unknown}
+    return {
+        "label_keys": len(label),
+        "label_leaves_strings": leaves_ok,
+        "indicators_ok": indicators_ok,
+        "unknown_keys": unknown,
+    }
 
 
 def schema_keys(path: Path) -> set[str] | None:
@@ -56,7 +60,9 @@ def schema_keys(path: Path) -> set[str] | None:
     try:
         schema = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: invalid JSON at line {exc.lineno} ({exc.msg}); fix the schema file") from None
+        raise DataError(
+            f"{path}: invalid JSON at line {exc.lineno} ({exc.msg}); fix the schema file"
+        ) from None
     keyed: set[str] = set()
     strings: set[str] = set()
 
@@ -88,7 +94,10 @@ def _image_ok(rec: dict[str, Any]) -> bool:
 
 
 def records_table(
-    records: list[dict[str, Any]], known_keys: set[str] | None, max_distance: int, fine_distance: int | None = 16
+    records: list[dict[str, Any]],
+    known_keys: set[str] | None,
+    max_distance: int,
+    fine_distance: int | None = 16,
 ):
     """The records as a pandas DataFrame with the derived columns the suite checks."""
     import pandas as pd
@@ -107,7 +116,9 @@ def records_table(
         fine = [r.get("phash256") for r in records]
         if hashes_ok:
             groups = duplicate_groups(
-                [r["sha256"] for r in records], [r["phash"] for r in records], max_distance,
+                [r["sha256"] for r in records],
+                [r["phash"] for r in records],
+                max_distance,
                 fine if fine_distance is not None and all(isinstance(f, str) for f in fine) else None,
                 fine_distance or 0,
             )
@@ -137,34 +148,63 @@ def build_suites(df, cfg: ValidateConfig, split_cfg: SplitConfig, known_keys: se
         ("table_not_empty", CRITICAL, E.ExpectTableRowCountToBeBetween(min_value=1)),
         ("id_not_null", CRITICAL, E.ExpectColumnValuesToNotBeNull(column="id")),
         ("id_unique", CRITICAL, E.ExpectColumnValuesToBeUnique(column="id")),
-        ("width_in_bounds", CRITICAL, E.ExpectColumnValuesToBeBetween(
-            column="width", min_value=cfg.min_side, max_value=cfg.max_side)),
-        ("height_in_bounds", CRITICAL, E.ExpectColumnValuesToBeBetween(
-            column="height", min_value=cfg.min_side, max_value=cfg.max_side)),
+        (
+            "width_in_bounds",
+            CRITICAL,
+            E.ExpectColumnValuesToBeBetween(column="width", min_value=cfg.min_side, max_value=cfg.max_side),
+        ),
+        (
+            "height_in_bounds",
+            CRITICAL,
+            E.ExpectColumnValuesToBeBetween(column="height", min_value=cfg.min_side, max_value=cfg.max_side),
+        ),
         ("split_in_set", CRITICAL, E.ExpectColumnValuesToBeInSet(column="split", value_set=list(SPLITS))),
         ("split_not_null", CRITICAL, E.ExpectColumnValuesToNotBeNull(column="split")),
         ("doc_type_not_null", CRITICAL, E.ExpectColumnValuesToNotBeNull(column="doc_type")),
-        ("doc_type_is_string", CRITICAL, E.ExpectColumnValuesToBeInTypeList(column="doc_type", type_list=["str"])),
+        (
+            "doc_type_is_string",
+            CRITICAL,
+            E.ExpectColumnValuesToBeInTypeList(column="doc_type", type_list=["str"]),
+        ),
     ]
     if n:
         specs += [
             ("image_readable", CRITICAL, E.ExpectColumnValuesToBeInSet(column="image_ok", value_set=[True])),
             ("label_not_empty", CRITICAL, E.ExpectColumnValuesToBeBetween(column="label_keys", min_value=1)),
-            ("label_leaves_are_strings", CRITICAL,
-             E.ExpectColumnValuesToBeInSet(column="label_leaves_strings", value_set=[True])),
-            ("indicators_are_objects", CRITICAL,
-             E.ExpectColumnValuesToBeInSet(column="indicators_ok", value_set=[True])),
-            ("no_cross_split_duplicates", CRITICAL,
-             E.ExpectColumnValuesToBeBetween(column="dup_group_splits", min_value=1, max_value=1)),
+            (
+                "label_leaves_are_strings",
+                CRITICAL,
+                E.ExpectColumnValuesToBeInSet(column="label_leaves_strings", value_set=[True]),
+            ),
+            (
+                "indicators_are_objects",
+                CRITICAL,
+                E.ExpectColumnValuesToBeInSet(column="indicators_ok", value_set=[True]),
+            ),
+            (
+                "no_cross_split_duplicates",
+                CRITICAL,
+                E.ExpectColumnValuesToBeBetween(column="dup_group_splits", min_value=1, max_value=1),
+            ),
             ("no_exact_duplicate_images", WARNING, E.ExpectColumnValuesToBeUnique(column="sha256")),
         ]
         for s in SPLITS:
             lo, hi, _ = _share_bounds(getattr(split_cfg, s), n, cfg.split_tolerance)
-            specs.append((f"split_share_{s}", CRITICAL,
-                          E.ExpectColumnMeanToBeBetween(column=f"is_{s}", min_value=lo, max_value=hi)))
+            specs.append(
+                (
+                    f"split_share_{s}",
+                    CRITICAL,
+                    E.ExpectColumnMeanToBeBetween(column=f"is_{s}", min_value=lo, max_value=hi),
+                )
+            )
         if known_keys is not None:
-            specs.append(("label_keys_in_schema", WARNING,
-                          E.ExpectColumnValuesToBeBetween(column="unknown_keys", max_value=0)))
+            specs.append(
+                (
+                    "label_keys_in_schema",
+                    WARNING,
+                    E.ExpectColumnValuesToBeBetween(column="unknown_keys", max_value=0),
+                )
+            )
     main = gx.ExpectationSuite(name="records")
     for name, severity, exp in specs:
         exp.severity = severity
@@ -196,17 +236,19 @@ def _entry(result, df) -> dict[str, Any]:
     elif res.get("partial_missing_list"):
         examples = [str(v) for v in res["partial_missing_list"][:_EXAMPLES]]
     exc = d.get("exception_info") or {}
-    return _jsonable({
-        "name": (conf.get("meta") or {}).get("name", conf["type"]),
-        "severity": conf.get("severity", CRITICAL),
-        "success": bool(d["success"]),
-        "expectation": conf["type"],
-        "kwargs": kwargs,
-        "observed": res.get("observed_value"),
-        "unexpected_count": res.get("unexpected_count"),
-        "examples": examples,
-        "error": exc.get("exception_message") if exc.get("raised_exception") else None,
-    })
+    return _jsonable(
+        {
+            "name": (conf.get("meta") or {}).get("name", conf["type"]),
+            "severity": conf.get("severity", CRITICAL),
+            "success": bool(d["success"]),
+            "expectation": conf["type"],
+            "kwargs": kwargs,
+            "observed": res.get("observed_value"),
+            "unexpected_count": res.get("unexpected_count"),
+            "examples": examples,
+            "error": exc.get("exception_message") if exc.get("raised_exception") else None,
+        }
+    )
 
 
 def _gx_context():
@@ -230,7 +272,9 @@ def _run_suites(context, df, main, train) -> list[dict]:
     for suite, frame in ((main, df), (train, train_df)):
         if not suite.expectations:
             continue
-        result = definition.get_batch(batch_parameters={"dataframe": frame}).validate(suite, result_format=fmt)
+        result = definition.get_batch(batch_parameters={"dataframe": frame}).validate(
+            suite, result_format=fmt
+        )
         entries += [_entry(r, frame) for r in result.results]
     return entries
 
@@ -280,7 +324,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"{report['n_records']} records; {report['n_passed']}/{report['n_expectations']} expectations passed; "
         f"{report['n_failed_critical']} critical and {report['n_failed_warning']} warning failures.",
         "",
-        "Splits: " + ", ".join(f"{s} {report['splits'][s]} ({report['split_shares'][s]:.1%})" for s in SPLITS),
+        "Splits: "
+        + ", ".join(f"{s} {report['splits'][s]} ({report['split_shares'][s]:.1%})" for s in SPLITS),
         "",
         "Doc types: " + (", ".join(f"{k} {v}" for k, v in report["doc_types"].items()) or "none"),
         "",
@@ -294,8 +339,10 @@ def render_markdown(report: dict[str, Any]) -> str:
         if isinstance(observed, float):
             observed = f"{observed:.4g}"
         examples = ", ".join(e["examples"]) if not e["success"] else ""
-        lines.append(f"| {mark} | {e['name']} | {e['severity']} | {observed if observed is not None else ''} "
-                     f"| {examples} |")
+        lines.append(
+            f"| {mark} | {e['name']} | {e['severity']} | {observed if observed is not None else ''} "
+            f"| {examples} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -310,9 +357,14 @@ def run_validation(
     schema_path: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
     """Validate, write `validation.json` + `validation.md`, raise DataError naming failed critical checks."""
-    report = validate_records(directory, cfg, split_cfg, near_duplicate_distance=near_duplicate_distance,
-                              near_duplicate_confirm_distance=near_duplicate_confirm_distance,
-                              schema_path=schema_path)
+    report = validate_records(
+        directory,
+        cfg,
+        split_cfg,
+        near_duplicate_distance=near_duplicate_distance,
+        near_duplicate_confirm_distance=near_duplicate_confirm_distance,
+        schema_path=schema_path,
+    )
     reports_dir = Path(reports_dir)
     write_json(reports_dir / "validation.json", report)
     write_text(reports_dir / "validation.md", render_markdown(report))

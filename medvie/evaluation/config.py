@@ -18,7 +18,9 @@ class EvaluateConfig(Section):
     baselines: list[Literal["ocr_baseline"]] = Field(
         ["ocr_baseline"], description="non-model baselines: ocr_baseline = OCR text + rule-based reader"
     )
-    records: str = Field("data/ingested", description="ingested records (the OCR baseline finds text by record)")
+    records: str = Field(
+        "data/ingested", description="ingested records (the OCR baseline finds text by record)"
+    )
     text_dir: str = Field("data/text", description="OCR / text-layer output read by the OCR baseline")
     max_new_tokens: int = Field(512, ge=1, le=32768)
     batch_size: int = Field(8, ge=1, description="queries per generate call")

@@ -17,8 +17,20 @@ from medvie.io import read_jsonl
 log = logging.getLogger(__name__)
 
 # headline numbers per model (and per strategy) in metrics/eval.json
-HEADLINE = ("f1", "precision", "recall", "ted_accuracy", "ted_accuracy_unordered", "json_valid_rate", "format_rate",
-            "hallucination_rate", "omission_rate", "macro_f1_doc_type", "macro_f1_key", "n")
+HEADLINE = (
+    "f1",
+    "precision",
+    "recall",
+    "ted_accuracy",
+    "ted_accuracy_unordered",
+    "json_valid_rate",
+    "format_rate",
+    "hallucination_rate",
+    "omission_rate",
+    "macro_f1_doc_type",
+    "macro_f1_key",
+    "n",
+)
 
 
 def load_eval_queries(path: str | Path, max_queries: int = 0) -> list[dict]:
@@ -31,15 +43,24 @@ def load_eval_queries(path: str | Path, max_queries: int = 0) -> list[dict]:
     for i, row in enumerate(rows[: max_queries or None], 1):
         missing = {"id", "image", "truth", "keys", "prompt"} - set(row)
         if missing:
-            raise DataError(f"{path}:{i}: query lacks {sorted(missing)}; regenerate it with the queries stage")
+            raise DataError(
+                f"{path}:{i}: query lacks {sorted(missing)}; regenerate it with the queries stage"
+            )
         truth = row["truth"]
         if isinstance(truth, str):
             try:
                 truth = json.loads(truth)
             except json.JSONDecodeError:
                 raise DataError(f"{path}:{i}: 'truth' is not valid JSON; regenerate the queries") from None
-        out.append({**row, "truth": truth, "image_path": str((path.parent / row["image"]).resolve()),
-                    "strategy": row.get("strategy", "subset"), "doc_type": row.get("doc_type", "unknown")})
+        out.append(
+            {
+                **row,
+                "truth": truth,
+                "image_path": str((path.parent / row["image"]).resolve()),
+                "strategy": row.get("strategy", "subset"),
+                "doc_type": row.get("doc_type", "unknown"),
+            }
+        )
     return out
 
 
@@ -68,11 +89,15 @@ def score(predictions: Sequence[Any], rows: Sequence[dict], reward_cfg: Any = No
     from medvie.rewards.metrics import evaluate_predictions
 
     def run(idx: Sequence[int], docs: bool = False) -> dict:
-        return evaluate_predictions([predictions[i] for i in idx], [rows[i]["truth"] for i in idx],
-                                    doc_types=[rows[i]["doc_type"] for i in idx],
-                                    asked_keys=[rows[i]["keys"] for i in idx],
-                                    thinking=[bool(rows[i].get("thinking", True)) for i in idx],
-                                    cfg=reward_cfg, return_docs=docs)
+        return evaluate_predictions(
+            [predictions[i] for i in idx],
+            [rows[i]["truth"] for i in idx],
+            doc_types=[rows[i]["doc_type"] for i in idx],
+            asked_keys=[rows[i]["keys"] for i in idx],
+            thinking=[bool(rows[i].get("thinking", True)) for i in idx],
+            cfg=reward_cfg,
+            return_docs=docs,
+        )
 
     full = run(range(len(rows)), docs=True)
     result = {k: full[k] for k in HEADLINE if k in full}
@@ -82,7 +107,9 @@ def score(predictions: Sequence[Any], rows: Sequence[dict], reward_cfg: Any = No
         result["by_strategy"][strategy] = {k: m[k] for k in HEADLINE if k in m}
     result["per_doc_type"] = full.get("per_doc_type", {})
     result["per_key"] = full.get("per_key", {})
-    result["per_query"] = [float(d.get("f1", 0.0)) for d in full.get("docs", [])] or [run([i])["f1"] for i in range(len(rows))]
+    result["per_query"] = [float(d.get("f1", 0.0)) for d in full.get("docs", [])] or [
+        run([i])["f1"] for i in range(len(rows))
+    ]
     return result
 
 
@@ -95,7 +122,9 @@ def run_predictor(name: str, predictor: Predictor, rows: Sequence[dict]) -> tupl
     return list(preds), time.perf_counter() - t0
 
 
-def evaluate(predictors: Mapping[str, Predictor], rows: Sequence[dict], reward_cfg: Any = None) -> dict[str, dict]:
+def evaluate(
+    predictors: Mapping[str, Predictor], rows: Sequence[dict], reward_cfg: Any = None
+) -> dict[str, dict]:
     """{model: {"metrics": ..., "predictions": [...], "seconds": s}} for every predictor."""
     results = {}
     for name, predictor in predictors.items():
@@ -114,8 +143,11 @@ def metrics_file(results: Mapping[str, dict]) -> dict:
         m = res["metrics"]
         body = {k: m[k] for k in HEADLINE if k in m}
         body["by_strategy"] = m.get("by_strategy", {})
-        body["per_doc_type"] = {dt: {k: v for k, v in (vals or {}).items() if k in ("f1", "precision", "recall", "n")}
-                                for dt, vals in m.get("per_doc_type", {}).items() if isinstance(vals, Mapping)}
+        body["per_doc_type"] = {
+            dt: {k: v for k, v in (vals or {}).items() if k in ("f1", "precision", "recall", "n")}
+            for dt, vals in m.get("per_doc_type", {}).items()
+            if isinstance(vals, Mapping)
+        }
         body["queries_per_s"] = m.get("queries_per_s", 0.0)
         out[name] = _numeric(body)
     return out

@@ -18,31 +18,127 @@ HEADER_SYNONYMS: dict[str, list[str]] = {
     "Name": ["name", "patient name", "patient", "姓名", "患者姓名", "病人姓名"],
     "Gender": ["gender", "sex", "性别"],
     "Age": ["age", "年龄"],
-    "Examination Time": ["examination time", "exam time", "examination date", "exam date", "test date",
-                         "test time", "tested", "received", "检查时间", "检验时间", "检查日期", "检验日期",
-                         "检测时间", "送检日期"],
+    "Examination Time": [
+        "examination time",
+        "exam time",
+        "examination date",
+        "exam date",
+        "test date",
+        "test time",
+        "tested",
+        "received",
+        "检查时间",
+        "检验时间",
+        "检查日期",
+        "检验日期",
+        "检测时间",
+        "送检日期",
+    ],
     "Department": ["department", "dept", "dept.", "科室", "科别", "送检科室", "申请科室"],
-    "Examination Name": ["examination name", "exam name", "examination", "exam", "test name", "test", "panel",
-                         "procedure", "检查名称", "检查项目", "检验项目", "检验目的", "标本名称"],
-    "Examination Site": ["examination site", "exam site", "site", "body part", "specimen", "检查部位", "部位",
-                         "送检标本", "取材部位"],
-    "Examination Description": ["examination description", "description", "findings", "finding",
-                                "microscopic findings", "检查描述", "检查所见", "影像所见", "所见", "镜下所见", "肉眼所见",
-                                "病理所见"],
-    "Diagnosis": ["diagnosis", "impression", "conclusion", "clinical diagnosis", "pathological diagnosis", "诊断", "临床诊断",
-                  "诊断意见", "检查结论", "结论", "印象", "病理诊断"],
-    "Treatment Recommendations": ["treatment recommendations", "treatment recommendation", "recommendations",
-                                  "recommendation", "advice", "suggestion", "处理建议", "建议", "治疗建议"],
-    "Sample Collection Time": ["sample collection time", "collection time", "sampling time", "collected",
-                               "sample time", "样本采集时间", "采样时间", "采集时间", "采样日期"],
+    "Examination Name": [
+        "examination name",
+        "exam name",
+        "examination",
+        "exam",
+        "test name",
+        "test",
+        "panel",
+        "procedure",
+        "检查名称",
+        "检查项目",
+        "检验项目",
+        "检验目的",
+        "标本名称",
+    ],
+    "Examination Site": [
+        "examination site",
+        "exam site",
+        "site",
+        "body part",
+        "specimen",
+        "检查部位",
+        "部位",
+        "送检标本",
+        "取材部位",
+    ],
+    "Examination Description": [
+        "examination description",
+        "description",
+        "findings",
+        "finding",
+        "microscopic findings",
+        "检查描述",
+        "检查所见",
+        "影像所见",
+        "所见",
+        "镜下所见",
+        "肉眼所见",
+        "病理所见",
+    ],
+    "Diagnosis": [
+        "diagnosis",
+        "impression",
+        "conclusion",
+        "clinical diagnosis",
+        "pathological diagnosis",
+        "诊断",
+        "临床诊断",
+        "诊断意见",
+        "检查结论",
+        "结论",
+        "印象",
+        "病理诊断",
+    ],
+    "Treatment Recommendations": [
+        "treatment recommendations",
+        "treatment recommendation",
+        "recommendations",
+        "recommendation",
+        "advice",
+        "suggestion",
+        "处理建议",
+        "建议",
+        "治疗建议",
+    ],
+    "Sample Collection Time": [
+        "sample collection time",
+        "collection time",
+        "sampling time",
+        "collected",
+        "sample time",
+        "样本采集时间",
+        "采样时间",
+        "采集时间",
+        "采样日期",
+    ],
     "Others": ["others", "other", "remarks", "remark", "notes", "note", "其他", "备注"],
 }
 COLUMN_SYNONYMS: dict[str, list[str]] = {
-    "Item Name": ["item name", "item", "test", "analyte", "parameter", "项目", "项目名称", "检验项目", "检测项目"],
+    "Item Name": [
+        "item name",
+        "item",
+        "test",
+        "analyte",
+        "parameter",
+        "项目",
+        "项目名称",
+        "检验项目",
+        "检测项目",
+    ],
     "Result": ["result", "results", "value", "结果", "检测结果", "测定值"],
     "Unit": ["unit", "units", "单位"],
-    "Reference Range": ["reference range", "reference", "ref. range", "ref range", "range", "normal range",
-                        "参考范围", "参考值", "参考区间", "正常范围"],
+    "Reference Range": [
+        "reference range",
+        "reference",
+        "ref. range",
+        "ref range",
+        "range",
+        "normal range",
+        "参考范围",
+        "参考值",
+        "参考区间",
+        "正常范围",
+    ],
     "Abnormal Mark": ["abnormal mark", "flag", "mark", "abnormal", "提示", "标志", "异常标志", "异常"],
     "Detection Method": ["detection method", "method", "检测方法", "方法"],
     "Result Status": ["result status", "status", "结果状态", "状态"],
@@ -54,7 +150,9 @@ ROW_FIELDS = list(COLUMN_SYNONYMS)
 _ABNORMAL = re.compile(r"^(↑|↓|H|L|HH|LL|\*|高|低|阳性|\+)$")
 _SEP = r"[:：]"
 _OTHER_LABEL = re.compile(r"^[^:：\d]{1,24}[:：]")
-_QUALITATIVE = re.compile(r"^(阴性|阳性|弱阳性|negative|positive|neg|pos|trace|±|[1-4]?\+{1,4})$", re.IGNORECASE)
+_QUALITATIVE = re.compile(
+    r"^(阴性|阳性|弱阳性|negative|positive|neg|pos|trace|±|[1-4]?\+{1,4})$", re.IGNORECASE
+)
 _NUMERIC = re.compile(r"^[<>≤≥]?\s*[-+]?\d+(?:[.,]\d+)?\s*(?:[↑↓HL])?$")
 _RANGE = re.compile(r"^[<>≤≥]\s*\d|^\d+(?:\.\d+)?\s*[-~–—]{1,2}\s*\d")
 
@@ -72,7 +170,9 @@ class SchemaNames:
         entries: list[dict] = []
         if schema_path and Path(schema_path).exists():
             try:
-                entries = list(_walk(json.loads(Path(schema_path).read_text(encoding="utf-8")).get("keys", [])))
+                entries = list(
+                    _walk(json.loads(Path(schema_path).read_text(encoding="utf-8")).get("keys", []))
+                )
             except (OSError, json.JSONDecodeError, AttributeError):
                 entries = []
         for entry in entries:
@@ -82,7 +182,11 @@ class SchemaNames:
             self.names[key] = {"en": key, **{k: v for k, v in names.items() if isinstance(v, str)}}
             for lang, name in self.names[key].items():
                 self.canonical.setdefault(name, (key, lang))
-                table = HEADER_SYNONYMS if key in HEADER_SYNONYMS else COLUMN_SYNONYMS.get(key) and COLUMN_SYNONYMS
+                table = (
+                    HEADER_SYNONYMS
+                    if key in HEADER_SYNONYMS
+                    else COLUMN_SYNONYMS.get(key) and COLUMN_SYNONYMS
+                )
                 if table and _norm(name) not in table[key]:
                     table[key].append(_norm(name))
 
@@ -176,7 +280,7 @@ class RuleReader:
                 columns = None  # a labelled field ends the table
                 for m, nxt in zip(matches, [*matches[1:], None]):
                     key = self.header_lookup[_norm(m.group(1))]
-                    value = text[m.end(): nxt.start() if nxt else len(text)].strip(" |,;，；")
+                    value = text[m.end() : nxt.start() if nxt else len(text)].strip(" |,;，；")
                     if value and key not in out:
                         out[key] = value
                     last_key = key
@@ -226,7 +330,11 @@ class RuleReader:
 def _headerless_row(row: list[dict]) -> dict[str, str]:
     """A table row printed without a header: name, then a numeric result, then unit / range / flag by shape."""
     cells = [c[0] for c in _cells(row)]
-    if len(cells) < 2 or _NUMERIC.match(cells[0]) or not (_NUMERIC.match(cells[1]) or _QUALITATIVE.match(cells[1])):
+    if (
+        len(cells) < 2
+        or _NUMERIC.match(cells[0])
+        or not (_NUMERIC.match(cells[1]) or _QUALITATIVE.match(cells[1]))
+    ):
         return {}
     obj = {"Item Name": cells[0], "Result": cells[1]}
     for cell in cells[2:]:
@@ -239,8 +347,9 @@ def _headerless_row(row: list[dict]) -> dict[str, str]:
     return obj
 
 
-def answer(lines: Sequence[dict], keys: Sequence[str], prompt_text: str = "",
-           names: SchemaNames | None = None) -> dict[str, Any]:
+def answer(
+    lines: Sequence[dict], keys: Sequence[str], prompt_text: str = "", names: SchemaNames | None = None
+) -> dict[str, Any]:
     """Read `lines` and answer only the asked `keys`, under the names asked ("" when not found).
 
     Indicator rows keep only the row fields the prompt mentions (all of them when it names none).
@@ -255,8 +364,10 @@ def answer(lines: Sequence[dict], keys: Sequence[str], prompt_text: str = "",
             continue
         fields = {f: names.name(f, lang) for f in ROW_FIELDS}
         mentioned = {f: n for f, n in fields.items() if n.lower() in prompt_text.lower()} or fields
-        out[asked] = [{mentioned[f]: v for f, v in row.items() if f in mentioned and v}
-                      for row in read.get("Indicators", [])]
+        out[asked] = [
+            {mentioned[f]: v for f, v in row.items() if f in mentioned and v}
+            for row in read.get("Indicators", [])
+        ]
     return out
 
 

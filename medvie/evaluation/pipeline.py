@@ -16,7 +16,9 @@ from medvie.io import write_json
 log = logging.getLogger(__name__)
 
 
-def build_predictors(cfg: EvaluateConfig, root: Path, schema: str | Path | None = None) -> dict[str, Predictor]:
+def build_predictors(
+    cfg: EvaluateConfig, root: Path, schema: str | Path | None = None
+) -> dict[str, Predictor]:
     """Predictors for `cfg.models` that exist under models/ (a missing one is skipped) and `cfg.baselines`."""
     predictors: dict[str, Predictor] = {}
     for name in cfg.models:
@@ -24,18 +26,26 @@ def build_predictors(cfg: EvaluateConfig, root: Path, schema: str | Path | None 
         if not model_dir.is_dir():
             log.warning("evaluate: models/%s not found, skipped", name)
             continue
-        predictors[name] = model_predictor(model_dir, device=cfg.device, max_new_tokens=cfg.max_new_tokens,
-                                           batch_size=cfg.batch_size)
+        predictors[name] = model_predictor(
+            model_dir, device=cfg.device, max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size
+        )
     if "ocr_baseline" in cfg.baselines:
         text_dir = root / cfg.text_dir
-        predictors["ocr_baseline"] = ocr_predictor(root / cfg.records, text_dir if text_dir.is_dir() else None,
-                                                   schema=schema)
+        predictors["ocr_baseline"] = ocr_predictor(
+            root / cfg.records, text_dir if text_dir.is_dir() else None, schema=schema
+        )
     return predictors
 
 
-def run_evaluate(cfg: EvaluateConfig, root: Path, *, reward_cfg: Any = None,
-                 predictors: Mapping[str, Predictor] | None = None, schema: str | Path | None = None,
-                 log_mlflow: bool = True) -> dict:
+def run_evaluate(
+    cfg: EvaluateConfig,
+    root: Path,
+    *,
+    reward_cfg: Any = None,
+    predictors: Mapping[str, Predictor] | None = None,
+    schema: str | Path | None = None,
+    log_mlflow: bool = True,
+) -> dict:
     """Evaluate, write metrics/eval.json, plots/eval/, reports/eval.md (+ assets), reports/predictions/;
     log to MLflow. Returns the metrics/eval.json body."""
     rows = load_eval_queries(root / cfg.queries, cfg.max_queries)
@@ -47,11 +57,26 @@ def run_evaluate(cfg: EvaluateConfig, root: Path, *, reward_cfg: Any = None,
     write_json(root / "metrics" / "eval.json", body)
     write_plots(results, root / "plots" / "eval")
     write_predictions(results, rows, root / "reports" / "predictions")
-    header = {"queries": cfg.queries, "n": len(rows), "test_set_hash": test_hash,
-              "strategies": ", ".join(sorted({r["strategy"] for r in rows}))}
-    write_report(results, rows, root / "reports" / "eval.md", worst=cfg.worst_cases, thumb_side=cfg.thumb_side,
-                 header=header)
-    meta = {"test_set_hash": test_hash, "n_queries": len(rows), "queries": cfg.queries, "models": list(results)}
+    header = {
+        "queries": cfg.queries,
+        "n": len(rows),
+        "test_set_hash": test_hash,
+        "strategies": ", ".join(sorted({r["strategy"] for r in rows})),
+    }
+    write_report(
+        results,
+        rows,
+        root / "reports" / "eval.md",
+        worst=cfg.worst_cases,
+        thumb_side=cfg.thumb_side,
+        header=header,
+    )
+    meta = {
+        "test_set_hash": test_hash,
+        "n_queries": len(rows),
+        "queries": cfg.queries,
+        "models": list(results),
+    }
     if log_mlflow:
         meta["mlflow_run_id"] = _log(root, body, test_hash)
     write_json(root / "reports" / "eval_meta.json", meta)
@@ -63,8 +88,15 @@ def _log(root: Path, body: dict, test_hash: str) -> str:
 
     reports = root / "reports"
     return log_evaluation(
-        root, root / "models" / "grpo" / "mlflow_run.json", body,
-        {"eval": reports / "eval.md", "eval/eval_assets": reports / "eval_assets",
-         "eval/predictions": reports / "predictions", "eval/metrics": root / "metrics" / "eval.json",
-         "eval/plots": root / "plots" / "eval"},
-        tags={"eval.test_set_hash": test_hash})
+        root,
+        root / "models" / "grpo" / "mlflow_run.json",
+        body,
+        {
+            "eval": reports / "eval.md",
+            "eval/eval_assets": reports / "eval_assets",
+            "eval/predictions": reports / "predictions",
+            "eval/metrics": root / "metrics" / "eval.json",
+            "eval/plots": root / "plots" / "eval",
+        },
+        tags={"eval.test_set_hash": test_hash},
+    )

@@ -28,31 +28,44 @@ def open_image(path: str | Path):
         raise DataError(f"{path}: unreadable image ({exc.__class__.__name__}); replace or drop it") from None
 
 
-def model_predictor(model_dir: str | Path, *, device: str = "cpu", max_new_tokens: int = 512,
-                    batch_size: int = 8) -> Predictor:
+def model_predictor(
+    model_dir: str | Path, *, device: str = "cpu", max_new_tokens: int = 512, batch_size: int = 8
+) -> Predictor:
     """Greedy, batched generation with a model directory (HF checkpoint or medvie_model.json)."""
     from medvie import modeling
 
     model_dir = Path(model_dir)
     if not model_dir.exists():
-        raise MedvieError(f"{model_dir}: model directory not found; run its stage or drop it from evaluate.models")
+        raise MedvieError(
+            f"{model_dir}: model directory not found; run its stage or drop it from evaluate.models"
+        )
     model, processor = modeling.load(str(model_dir), device=device)
 
     def predict(rows: Sequence[dict]) -> list[Any]:
         out: list[Any] = []
         # images are opened one chunk at a time so a large test set never sits decoded in memory
         for start in range(0, len(rows), batch_size):
-            chunk = rows[start: start + batch_size]
+            chunk = rows[start : start + batch_size]
             images = [open_image(r["image_path"]) for r in chunk]
-            out.extend(modeling.generate(model, processor, images, [r["prompt"] for r in chunk],
-                                         max_new_tokens=max_new_tokens, do_sample=False, batch_size=batch_size))
+            out.extend(
+                modeling.generate(
+                    model,
+                    processor,
+                    images,
+                    [r["prompt"] for r in chunk],
+                    max_new_tokens=max_new_tokens,
+                    do_sample=False,
+                    batch_size=batch_size,
+                )
+            )
         return out
 
     return predict
 
 
-def ocr_predictor(records: Sequence[dict] | str | Path, text_dir: str | Path | None,
-                  schema: str | Path | None = None) -> Predictor:
+def ocr_predictor(
+    records: Sequence[dict] | str | Path, text_dir: str | Path | None, schema: str | Path | None = None
+) -> Predictor:
     """OCR lines of each record (else its synthetic text layer), read by the rule-based reader.
 
     `records` are ingested records (or their directory); queries find theirs by `record_id`.
@@ -73,8 +86,10 @@ def ocr_predictor(records: Sequence[dict] | str | Path, text_dir: str | Path | N
         for r in rows:
             rec = by_id.get(r.get("record_id"))
             if rec is None:
-                raise DataError(f"query {r['id']}: record {r.get('record_id')!r} not in the ingested records; "
-                                "re-run ingest and queries")
+                raise DataError(
+                    f"query {r['id']}: record {r.get('record_id')!r} not in the ingested records; "
+                    "re-run ingest and queries"
+                )
             lines = load_text(rec, text_dir)
             preds.append(answer(lines, r["keys"], prompt_text(r["prompt"]), names))
         return preds

@@ -32,13 +32,19 @@ def write_plots(results: Mapping[str, dict], out_dir: Path) -> None:
     keys = sorted({k for r in results.values() for k in r["metrics"].get("per_key", {})})
     table = [["key", *models]]
     for key in keys:
-        table.append([key, *(_f(_key_f1(results[m]["metrics"].get("per_key", {}).get(key, ""))) for m in models)])
+        table.append(
+            [key, *(_f(_key_f1(results[m]["metrics"].get("per_key", {}).get(key, ""))) for m in models)]
+        )
     pr = [["model", "strategy", "precision", "recall", "f1"]]
     for m in models:
         met = results[m]["metrics"]
-        pr.append([m, "overall", _f(met.get("precision", 0.0)), _f(met.get("recall", 0.0)), _f(met.get("f1", 0.0))])
+        pr.append(
+            [m, "overall", _f(met.get("precision", 0.0)), _f(met.get("recall", 0.0)), _f(met.get("f1", 0.0))]
+        )
         for strategy, sm in met.get("by_strategy", {}).items():
-            pr.append([m, strategy, _f(sm.get("precision", 0.0)), _f(sm.get("recall", 0.0)), _f(sm.get("f1", 0.0))])
+            pr.append(
+                [m, strategy, _f(sm.get("precision", 0.0)), _f(sm.get("recall", 0.0)), _f(sm.get("f1", 0.0))]
+            )
     write_text(out_dir / "per_key_f1.csv", _csv(table))
     write_text(out_dir / "precision_recall.csv", _csv(pr))
 
@@ -52,10 +58,22 @@ def _answer_text(pred: Any) -> str:
 def write_predictions(results: Mapping[str, dict], rows: Sequence[dict], out_dir: Path) -> None:
     for name, res in results.items():
         per_query = res["metrics"].get("per_query", [None] * len(rows))
-        write_jsonl(out_dir / f"{name}.jsonl", (
-            {"id": r["id"], "record_id": r.get("record_id"), "strategy": r["strategy"], "doc_type": r["doc_type"],
-             "keys": r["keys"], "f1": f1, "prediction": _answer_text(p), "truth": r["truth"]}
-            for r, p, f1 in zip(rows, res["predictions"], per_query)))
+        write_jsonl(
+            out_dir / f"{name}.jsonl",
+            (
+                {
+                    "id": r["id"],
+                    "record_id": r.get("record_id"),
+                    "strategy": r["strategy"],
+                    "doc_type": r["doc_type"],
+                    "keys": r["keys"],
+                    "f1": f1,
+                    "prediction": _answer_text(p),
+                    "truth": r["truth"],
+                }
+                for r, p, f1 in zip(rows, res["predictions"], per_query)
+            ),
+        )
 
 
 def _thumbnail(src: str, dst: Path, side: int) -> bool:
@@ -76,22 +94,63 @@ def _block(text: str, limit: int = 1500) -> str:
     return "```\n" + text.replace("```", "'''") + "\n```"
 
 
-def write_report(results: Mapping[str, dict], rows: Sequence[dict], report: Path, *, worst: int = 8,
-                 thumb_side: int = 192, header: Mapping[str, Any] | None = None) -> None:
+def write_report(
+    results: Mapping[str, dict],
+    rows: Sequence[dict],
+    report: Path,
+    *,
+    worst: int = 8,
+    thumb_side: int = 192,
+    header: Mapping[str, Any] | None = None,
+) -> None:
     """reports/eval.md: a summary table, then the worst queries of each model with thumbnails."""
     assets_name = f"{report.stem}_assets"
     lines = ["# Evaluation", ""]
     for k, v in (header or {}).items():
         lines.append(f"- {k}: `{v}`")
-    lines += ["", "| model | F1 | P | R | TED acc | JSON valid | halluc. | omission | n |", "|---|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "| model | F1 | P | R | TED acc | JSON valid | halluc. | omission | n |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for name, res in results.items():
         m = res["metrics"]
-        lines.append("| " + " | ".join([name, *(_f(m.get(k, "")) for k in (
-            "f1", "precision", "recall", "ted_accuracy", "json_valid_rate", "hallucination_rate", "omission_rate", "n"))]) + " |")
-    lines += ["", "## By query strategy", "", "| model | strategy | F1 | P | R | n |", "|---|---|---|---|---|---|"]
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    name,
+                    *(
+                        _f(m.get(k, ""))
+                        for k in (
+                            "f1",
+                            "precision",
+                            "recall",
+                            "ted_accuracy",
+                            "json_valid_rate",
+                            "hallucination_rate",
+                            "omission_rate",
+                            "n",
+                        )
+                    ),
+                ]
+            )
+            + " |"
+        )
+    lines += [
+        "",
+        "## By query strategy",
+        "",
+        "| model | strategy | F1 | P | R | n |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, res in results.items():
         for s, m in res["metrics"].get("by_strategy", {}).items():
-            lines.append(f"| {name} | {s} | " + " | ".join(_f(m.get(k, "")) for k in ("f1", "precision", "recall", "n")) + " |")
+            lines.append(
+                f"| {name} | {s} | "
+                + " | ".join(_f(m.get(k, "")) for k in ("f1", "precision", "recall", "n"))
+                + " |"
+            )
     with atomic_dir(report.parent / assets_name) as assets:
         thumbs: dict[str, str] = {}
         for name, res in results.items():
@@ -109,10 +168,22 @@ def write_report(results: Mapping[str, dict], rows: Sequence[dict], report: Path
                     fname = f"{len(thumbs):04d}.png"
                     if _thumbnail(r["image_path"], assets / fname, thumb_side):
                         thumbs[r["image_path"]] = f"{assets_name}/{fname}"
-                lines += [f"### {r['id']} — F1 {_f(float(per_query[i]))} ({r['doc_type']}, {r['strategy']})", ""]
+                lines += [
+                    f"### {r['id']} — F1 {_f(float(per_query[i]))} ({r['doc_type']}, {r['strategy']})",
+                    "",
+                ]
                 if r["image_path"] in thumbs:
                     lines += [f"![{r['id']}]({thumbs[r['image_path']]})", ""]
-                lines += [f"Keys asked: {', '.join(map(str, r['keys']))}", "", "Prediction:", "",
-                          _block(_answer_text(res["predictions"][i])), "", "Truth:", "",
-                          _block(json.dumps(r["truth"], ensure_ascii=False)), ""]
+                lines += [
+                    f"Keys asked: {', '.join(map(str, r['keys']))}",
+                    "",
+                    "Prediction:",
+                    "",
+                    _block(_answer_text(res["predictions"][i])),
+                    "",
+                    "Truth:",
+                    "",
+                    _block(json.dumps(r["truth"], ensure_ascii=False)),
+                    "",
+                ]
     write_text(report, "\n".join(lines) + "\n")

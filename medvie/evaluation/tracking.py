@@ -53,8 +53,13 @@ def resolve_run(client, run_file: Path, root: Path, run_name: str = "evaluate") 
     return run.info.run_id
 
 
-def log_evaluation(root: Path, run_file: Path, metrics: Mapping[str, Any], artifacts: Mapping[str, Path],
-                   tags: Mapping[str, str] | None = None) -> str:
+def log_evaluation(
+    root: Path,
+    run_file: Path,
+    metrics: Mapping[str, Any],
+    artifacts: Mapping[str, Path],
+    tags: Mapping[str, str] | None = None,
+) -> str:
     """Log `eval.<model>.<metric>`, tags and artifacts (name -> file or dir) into the run; return its id."""
     from mlflow.entities import Metric, RunTag
 
@@ -63,7 +68,7 @@ def log_evaluation(root: Path, run_file: Path, metrics: Mapping[str, Any], artif
     now = int(time.time() * 1000)
     items = [Metric(k, v, now, 0) for k, v in flat_metrics(metrics).items()]
     for start in range(0, len(items), 900):  # MLflow caps a batch at 1000 metrics
-        client.log_batch(run_id, metrics=items[start: start + 900])
+        client.log_batch(run_id, metrics=items[start : start + 900])
     if tags:
         client.log_batch(run_id, tags=[RunTag(k, str(v)[:5000]) for k, v in tags.items()])
     for dest, path in artifacts.items():

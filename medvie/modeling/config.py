@@ -17,10 +17,16 @@ class ModelConfig(Section):
         description="'tiny' (the embedded pretrained Qwen2.5-VL), a local checkpoint dir, or a hub id already in "
         "the local Hugging Face cache",
     )
-    tiny_dir: str = Field("pretrained/tiny", description="where `medvie pretrain-tiny` wrote the tiny checkpoint")
-    random_init: bool = Field(False, description="tiny only: build an untrained tiny model (tests, smoke runs)")
+    tiny_dir: str = Field(
+        "pretrained/tiny", description="where `medvie pretrain-tiny` wrote the tiny checkpoint"
+    )
+    random_init: bool = Field(
+        False, description="tiny only: build an untrained tiny model (tests, smoke runs)"
+    )
     min_pixels: int | None = Field(
-        None, ge=784, description="processor min_pixels (None: keep the checkpoint's); 784 pixels = 1 image token"
+        None,
+        ge=784,
+        description="processor min_pixels (None: keep the checkpoint's); 784 pixels = 1 image token",
     )
     max_pixels: int | None = Field(
         None, ge=784, description="processor max_pixels (None: keep the checkpoint's); bounds image tokens"
@@ -31,7 +37,7 @@ class ModelConfig(Section):
     attn_implementation: Literal["sdpa", "eager", "flash_attention_2"] = "sdpa"
 
     @model_validator(mode="after")
-    def _pixels(self) -> "ModelConfig":
+    def _pixels(self) -> ModelConfig:
         if self.min_pixels and self.max_pixels and self.min_pixels > self.max_pixels:
             raise ValueError(f"min_pixels ({self.min_pixels}) must not exceed max_pixels ({self.max_pixels})")
         return self

@@ -27,8 +27,10 @@ def resolve_base(name_or_path: str, relative_to: Path | None = None) -> str:
         if cand.is_dir():
             return str(cand.resolve())
     if not _looks_like_hub_id(name_or_path):
-        raise ConfigError(f"model '{name_or_path}': no such directory; set model.name_or_path to a checkpoint "
-                          "dir, a hub id in the local cache, or 'tiny'")  # fmt: skip
+        raise ConfigError(
+            f"model '{name_or_path}': no such directory; set model.name_or_path to a checkpoint "
+            "dir, a hub id in the local cache, or 'tiny'"
+        )
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError
 
@@ -76,8 +78,16 @@ def load_processor(path: str):
     return proc
 
 
-def load(path_or_id: str, *, device: str = "cpu", dtype: str = "auto", attn_implementation: str | None = "sdpa",
-         min_pixels: int | None = None, max_pixels: int | None = None, merge_adapter: bool = True):  # fmt: skip
+def load(
+    path_or_id: str,
+    *,
+    device: str = "cpu",
+    dtype: str = "auto",
+    attn_implementation: str | None = "sdpa",
+    min_pixels: int | None = None,
+    max_pixels: int | None = None,
+    merge_adapter: bool = True,
+):
     """(model, processor) for a checkpoint dir, a `medvie_model.json` dir (base + optional PEFT adapter) or a hub id.
 
     The model is in eval mode on `device`; an adapter is merged into its base unless `merge_adapter=False`.
@@ -110,7 +120,9 @@ def load(path_or_id: str, *, device: str = "cpu", dtype: str = "auto", attn_impl
     try:
         model = AutoModelForImageTextToText.from_pretrained(base, **kwargs)
     except ValueError as exc:
-        raise MedvieError(f"model '{base}': cannot be loaded as an image-text-to-text model ({str(exc).splitlines()[0]})") from None
+        raise MedvieError(
+            f"model '{base}': cannot be loaded as an image-text-to-text model ({str(exc).splitlines()[0]})"
+        ) from None
     if adapter is not None:
         from peft import PeftModel
 
@@ -126,8 +138,17 @@ def _apply_template(processor, prompt: list[dict]) -> str:
     return processor.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
 
 
-def generate(model, processor, images, prompts: list[list[dict]], *, max_new_tokens: int, do_sample: bool = False,
-             batch_size: int = 8, **gen_kwargs) -> list[str]:  # fmt: skip
+def generate(
+    model,
+    processor,
+    images,
+    prompts: list[list[dict]],
+    *,
+    max_new_tokens: int,
+    do_sample: bool = False,
+    batch_size: int = 8,
+    **gen_kwargs,
+) -> list[str]:
     """Completions (special tokens stripped) for chat `prompts`, each with its image (`None` for text-only).
 
     Batched with left padding; greedy unless `do_sample`.
@@ -149,14 +170,27 @@ def generate(model, processor, images, prompts: list[list[dict]], *, max_new_tok
         if imgs and len(imgs) != len(chunk_images):
             # one processor call cannot mix image and text-only samples
             for p, im in zip(chunk_prompts, chunk_images):
-                out += generate(model, processor, [im], [p], max_new_tokens=max_new_tokens,
-                                do_sample=do_sample, batch_size=1, **gen_kwargs)  # fmt: skip
+                out += generate(
+                    model,
+                    processor,
+                    [im],
+                    [p],
+                    max_new_tokens=max_new_tokens,
+                    do_sample=do_sample,
+                    batch_size=1,
+                    **gen_kwargs,
+                )
             continue
         inputs = processor(text=texts, images=imgs or None, padding=True, return_tensors="pt")
         inputs = {k: v.to(device) if hasattr(v, "to") else v for k, v in inputs.items()}
         with torch.inference_mode():
-            seqs = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=do_sample,
-                                  pad_token_id=pad_id, **gen_kwargs)  # fmt: skip
+            seqs = model.generate(
+                **inputs,
+                max_new_tokens=max_new_tokens,
+                do_sample=do_sample,
+                pad_token_id=pad_id,
+                **gen_kwargs,
+            )
         new = seqs[:, inputs["input_ids"].shape[1] :]
         out += tok.batch_decode(new, skip_special_tokens=True, clean_up_tokenization_spaces=False)
     return out

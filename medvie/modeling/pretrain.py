@@ -30,8 +30,10 @@ TRAIN_SEED0 = 10**12
 EVAL_SEED0 = 2 * 10**12
 TRANSCRIBE = "Transcribe the text in the image."
 COPY = "Copy the text above, line by line."
-FORMAT_SUFFIX = ("First output the thinking process in <think></think> tags, then the final answer in "
-                 "<answer></answer> tags; the final answer is JSON.")  # fmt: skip
+FORMAT_SUFFIX = (
+    "First output the thinking process in <think></think> tags, then the final answer in "
+    "<answer></answer> tags; the final answer is JSON."
+)
 ROW_KEY = "Indicators"
 THINK_TEXT = "I read the report and copy the asked fields."
 
@@ -97,7 +99,12 @@ def default_renderer(preset: str) -> Callable[[int, str], Any]:
 def _page(report) -> dict:
     meta = report.meta or {}
     lines = [ln for ln in meta.get("text_layer", []) if str(ln.get("text", "")).strip()]
-    return {"image": report.image.convert("RGB"), "label": report.label, "doc_type": report.doc_type, "lines": lines}
+    return {
+        "image": report.image.convert("RGB"),
+        "label": report.label,
+        "doc_type": report.doc_type,
+        "lines": lines,
+    }
 
 
 def join_lines(lines: list[dict]) -> str:
@@ -163,7 +170,9 @@ def answer_text(truth: dict) -> str:
     return f"<think>{THINK_TEXT}</think><answer>{json.dumps(truth, ensure_ascii=False)}</answer>"
 
 
-def make_example(page: dict, kind: str, rng: random.Random, max_lines: int, schema, hints: float = 0.0) -> dict:
+def make_example(
+    page: dict, kind: str, rng: random.Random, max_lines: int, schema, hints: float = 0.0
+) -> dict:
     """One (image, user text, target) triple of the given kind."""
     lines = page["lines"]
     if kind == "lines" and lines:
@@ -194,8 +203,11 @@ def echo_example(tokenizer, rng: random.Random, min_tokens: int = 8, max_tokens:
         n = rng.randint(min_tokens, max_tokens) // 2
         rows.append("".join(rng.choice(pieces) for _ in range(n)).strip() or "0")
     body = "\n".join(rows)
-    return {"image": None, "text": f"Text read from the document (reading order, may contain errors):\n{body}\n\n{COPY}",
-            "target": body}  # fmt: skip
+    return {
+        "image": None,
+        "text": f"Text read from the document (reading order, may contain errors):\n{body}\n\n{COPY}",
+        "target": body,
+    }
 
 
 _ECHO_PIECES: dict[int, list[str]] = {}
@@ -205,8 +217,14 @@ def _echo_pieces(tokenizer) -> list[str]:
     key = id(tokenizer)
     if key not in _ECHO_PIECES:
         special = set(tokenizer.all_special_tokens)
-        vocab = [tokenizer.decode([i]) for i in range(len(tokenizer)) if tokenizer.convert_ids_to_tokens(i) not in special]
-        _ECHO_PIECES[key] = [v for v in vocab if v.strip() and "<" not in v and "\ufffd" not in v and "\n" not in v]
+        vocab = [
+            tokenizer.decode([i])
+            for i in range(len(tokenizer))
+            if tokenizer.convert_ids_to_tokens(i) not in special
+        ]
+        _ECHO_PIECES[key] = [
+            v for v in vocab if v.strip() and "<" not in v and "\ufffd" not in v and "\n" not in v
+        ]
     return _ECHO_PIECES[key]
 
 
@@ -220,11 +238,14 @@ def chat(text: str, image: bool = True) -> list[dict]:
 
 def collate(processor, examples: list[dict], max_target_tokens: int):
     """Right-padded batch; labels only on the completion (+ <|im_end|>), never on prompt or image tokens."""
-    import torch
 
     tok = processor.tokenizer
-    prompts = [processor.apply_chat_template(chat(e["text"], e["image"] is not None), tokenize=False,
-                                             add_generation_prompt=True) for e in examples]  # fmt: skip
+    prompts = [
+        processor.apply_chat_template(
+            chat(e["text"], e["image"] is not None), tokenize=False, add_generation_prompt=True
+        )
+        for e in examples
+    ]
     images = [e["image"] for e in examples if e["image"] is not None]
     targets = []
     for e in examples:
@@ -232,8 +253,12 @@ def collate(processor, examples: list[dict], max_target_tokens: int):
         targets.append(tok.decode(ids) + tok.eos_token)
     tok.padding_side = "right"
     try:
-        batch = processor(text=[p + t for p, t in zip(prompts, targets)], images=images or None, padding=True,
-                          return_tensors="pt")  # fmt: skip
+        batch = processor(
+            text=[p + t for p, t in zip(prompts, targets)],
+            images=images or None,
+            padding=True,
+            return_tensors="pt",
+        )
     finally:
         tok.padding_side = "left"
     labels = batch["input_ids"].clone()
@@ -251,7 +276,9 @@ def collate(processor, examples: list[dict], max_target_tokens: int):
 
 
 def held_out(render, cfg: PretrainConfig) -> list[dict]:
-    return [_page(render(EVAL_SEED0 + i, cfg.languages[i % len(cfg.languages)])) for i in range(cfg.eval_pages)]
+    return [
+        _page(render(EVAL_SEED0 + i, cfg.languages[i % len(cfg.languages)])) for i in range(cfg.eval_pages)
+    ]
 
 
 def evaluate(model, processor, pages: list[dict], cfg: PretrainConfig, schema) -> dict:
@@ -271,17 +298,29 @@ def evaluate(model, processor, pages: list[dict], cfg: PretrainConfig, schema) -
             ln = rng.choice(page["lines"])
             crops.append(crop_lines(page["image"], [ln]))
             refs.append(str(ln["text"]).strip())
-    outs = generate(model, processor, crops, [chat(TRANSCRIBE)] * len(crops), max_new_tokens=48, batch_size=16)
+    outs = generate(
+        model, processor, crops, [chat(TRANSCRIBE)] * len(crops), max_new_tokens=48, batch_size=16
+    )
     exact = sum(o.strip() == r for o, r in zip(outs, refs)) / max(1, len(refs))
-    char = sum(Levenshtein.normalized_similarity(o.strip(), r) for o, r in zip(outs, refs)) / max(1, len(refs))
+    char = sum(Levenshtein.normalized_similarity(o.strip(), r) for o, r in zip(outs, refs)) / max(
+        1, len(refs)
+    )
 
     # with hints on, extraction is measured with them (as the pipeline will query), else from the image alone
-    asked = [sample_query(p["label"], rng, schema, hint_text(p["lines"], rng) if cfg.hints > 0 else "")
-             for p in pages]  # fmt: skip
+    asked = [
+        sample_query(p["label"], rng, schema, hint_text(p["lines"], rng) if cfg.hints > 0 else "")
+        for p in pages
+    ]
     queries = [truth for _, truth in asked]
     prompts = [chat(prompt) for prompt, _ in asked]
-    outs = generate(model, processor, [p["image"] for p in pages], prompts, max_new_tokens=cfg.max_target_tokens // 2,
-                    batch_size=8)  # fmt: skip
+    outs = generate(
+        model,
+        processor,
+        [p["image"] for p in pages],
+        prompts,
+        max_new_tokens=cfg.max_target_tokens // 2,
+        batch_size=8,
+    )
     n_match = n_pred = n_true = valid = 0
     for out, truth in zip(outs, queries):
         pred, _ = extract_json(out)
@@ -291,9 +330,15 @@ def evaluate(model, processor, pages: list[dict], cfg: PretrainConfig, schema) -
     prec, rec = n_match / max(1, n_pred), n_match / max(1, n_true)
     f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
     model.train()
-    return {"line_exact": round(exact, 4), "line_char_acc": round(char, 4), "extract_f1": round(f1, 4),
-            "extract_precision": round(prec, 4), "extract_recall": round(rec, 4),
-            "json_valid": round(valid / max(1, len(pages)), 4), "sample": outs[0][:200]}  # fmt: skip
+    return {
+        "line_exact": round(exact, 4),
+        "line_char_acc": round(char, 4),
+        "extract_f1": round(f1, 4),
+        "extract_precision": round(prec, 4),
+        "extract_recall": round(rec, 4),
+        "json_valid": round(valid / max(1, len(pages)), 4),
+        "sample": outs[0][:200],
+    }
 
 
 # ---------------------------------------------------------------- checkpoints
@@ -332,15 +377,18 @@ KIND_TEXT = {
 def readme(record: dict) -> str:
     cur = record["history"]
     best = record["best"]
-    rows = "\n".join(f"| {h['step']} | {h['minutes']:.1f} | {h['loss']:.3f} | {h['line_exact']:.2f} | "
-                     f"{h['line_char_acc']:.2f} | {h['extract_f1']:.2f} | {h['json_valid']:.2f} |" for h in cur)  # fmt: skip
+    rows = "\n".join(
+        f"| {h['step']} | {h['minutes']:.1f} | {h['loss']:.3f} | {h['line_exact']:.2f} | "
+        f"{h['line_char_acc']:.2f} | {h['extract_f1']:.2f} | {h['json_valid']:.2f} |"
+        for h in cur
+    )
     cfg = record["config"]
     runs = record.get("runs") or [{"step": 0, "args": record.get("command_args", "")}]
     run_rows = "\n".join(f"| {r['step']} | `medvie pretrain-tiny {r['args']}` |" for r in runs)
     kinds = "\n".join(f"- `{k}`: {KIND_TEXT.get(k, k)}" for k in KIND_TEXT)
     return f"""# The embedded tiny Qwen2.5-VL
 
-A `Qwen2_5_VLForConditionalGeneration` of {record['params']:,} parameters with a {record['vocab']}-token
+A `Qwen2_5_VLForConditionalGeneration` of {record["params"]:,} parameters with a {record["vocab"]}-token
 byte-level BPE vocabulary (digits one per token; Qwen2.5-VL special tokens and chat template),
 pretrained on synthetic report pages by `medvie pretrain-tiny`, in these runs (each resumes the
 state the one before left; a run's `--mix` weights the example kinds below):
@@ -352,14 +400,14 @@ state the one before left; a run's `--mix` weights the example kinds below):
 Example kinds:
 {kinds}
 
-Languages {', '.join(cfg['languages'])}, preset `{cfg['preset']}`. Training seeds start at {TRAIN_SEED0}; held-out
+Languages {", ".join(cfg["languages"])}, preset `{cfg["preset"]}`. Training seeds start at {TRAIN_SEED0}; held-out
 pages use seeds from {EVAL_SEED0}, disjoint from the pipeline's synthetic data.{_lineage(cfg)}
 
-Exported checkpoint: step {best['step']} after {best['minutes']:.1f} minutes — held-out extraction F1
-{best['extract_f1']:.2%} on {cfg['eval_pages']} held-out pages (text hints from the text layer), single-line
-transcription from pixels exact {best['line_exact']:.2%} (character accuracy {best['line_char_acc']:.2%}).
+Exported checkpoint: step {best["step"]} after {best["minutes"]:.1f} minutes — held-out extraction F1
+{best["extract_f1"]:.2%} on {cfg["eval_pages"]} held-out pages (text hints from the text layer), single-line
+transcription from pixels exact {best["line_exact"]:.2%} (character accuracy {best["line_char_acc"]:.2%}).
 
-## Curve (held-out; {cfg['eval_lines']} line crops, {cfg['eval_pages']} pages)
+## Curve (held-out; {cfg["eval_lines"]} line crops, {cfg["eval_pages"]} pages)
 
 | step | minutes | train loss | line exact | line char acc | extraction F1 | JSON valid |
 |---|---|---|---|---|---|---|
@@ -372,7 +420,11 @@ transcription from pixels exact {best['line_exact']:.2%} (character accuracy {be
 
 def _lineage(cfg: dict) -> str:
     start = cfg.get("init_from")
-    return f" This run started from the weights of an earlier export ({start}), not from random init." if start else ""
+    return (
+        f" This run started from the weights of an earlier export ({start}), not from random init."
+        if start
+        else ""
+    )
 
 
 def _score(m: dict) -> float:
@@ -397,15 +449,21 @@ def sample_losses(model, batch):
     labels = batch.pop("labels")
     logits = model(**batch).logits[:, :-1].float()
     target = labels[:, 1:]
-    tok_loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=-100,
-                               reduction="none").view(target.shape)  # fmt: skip
+    tok_loss = F.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=-100, reduction="none"
+    ).view(target.shape)
     mask = (target != -100).float()
     per_sample = (tok_loss * mask).sum(1) / mask.sum(1).clamp(min=1)
     return per_sample.mean()
 
 
-def pretrain(cfg: PretrainConfig, render: Callable[[int, str], Any] | None = None, fresh: bool = False,
-             log: Callable[[str], None] = print, command_args: str = "") -> dict:  # fmt: skip
+def pretrain(
+    cfg: PretrainConfig,
+    render: Callable[[int, str], Any] | None = None,
+    fresh: bool = False,
+    log: Callable[[str], None] = print,
+    command_args: str = "",
+) -> dict:
     """Run (or resume) pretraining until `cfg.minutes` / `cfg.max_steps`; return the last metrics record."""
     import torch
 
@@ -423,7 +481,9 @@ def pretrain(cfg: PretrainConfig, render: Callable[[int, str], Any] | None = Non
         processor = load_processor(str(work / "processor"))
         model, _ = build_tiny(processor.tokenizer, cfg.spec)
         model.load_state_dict(saved["model"])
-        state = {k: saved[k] for k in ("step", "minutes", "history", "best", "spec", "tokenizer", "pages_seen")}
+        state = {
+            k: saved[k] for k in ("step", "minutes", "history", "best", "spec", "tokenizer", "pages_seen")
+        }
         state["runs"] = saved.get("runs", [])
         state["level"] = saved.get("level", 1)
         random.setstate(saved["py_rng"])
@@ -437,25 +497,46 @@ def pretrain(cfg: PretrainConfig, render: Callable[[int, str], Any] | None = Non
     if not resume and cfg.init_from:
         model, processor, cfg = _init_from(cfg)
         random.seed(cfg.seed)
-        state = {"step": 0, "minutes": 0.0, "history": [], "best": None, "spec": asdict(cfg.spec),
-                 "tokenizer": cfg.tokenizer, "pages_seen": 0, "level": 1}  # fmt: skip
+        state = {
+            "step": 0,
+            "minutes": 0.0,
+            "history": [],
+            "best": None,
+            "spec": asdict(cfg.spec),
+            "tokenizer": cfg.tokenizer,
+            "pages_seen": 0,
+            "level": 1,
+        }
         log(f"initialised from {cfg.init_from}")
     elif not resume:
         corpus = _corpus(render, cfg, schema) if cfg.tokenizer == "bpe" else None
         tok = build_tokenizer(cfg.tokenizer, corpus, vocab_size=cfg.vocab_size)
         model, processor = build_tiny(tok, cfg.spec, seed=cfg.seed)
         random.seed(cfg.seed)
-        state = {"step": 0, "minutes": 0.0, "history": [], "best": None, "spec": asdict(cfg.spec),
-                 "tokenizer": cfg.tokenizer, "pages_seen": 0, "level": 1}  # fmt: skip
+        state = {
+            "step": 0,
+            "minutes": 0.0,
+            "history": [],
+            "best": None,
+            "spec": asdict(cfg.spec),
+            "tokenizer": cfg.tokenizer,
+            "pages_seen": 0,
+            "level": 1,
+        }
     n_params = sum(p.numel() for p in model.parameters())
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-                            lr=cfg.lr, betas=(0.9, 0.98))  # fmt: skip
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=cfg.lr,
+        betas=(0.9, 0.98),
+    )
     if resume:
         opt.load_state_dict(saved["opt"])
         del saved
-    log(f"tiny Qwen2.5-VL: {n_params:,} parameters, vocab {len(processor.tokenizer)}, tokenizer {cfg.tokenizer}")
+    log(
+        f"tiny Qwen2.5-VL: {n_params:,} parameters, vocab {len(processor.tokenizer)}, tokenizer {cfg.tokenizer}"
+    )
 
     rng = random.Random(cfg.seed * 7919 + state["step"])
     langs = cfg.languages
@@ -478,8 +559,12 @@ def pretrain(cfg: PretrainConfig, render: Callable[[int, str], Any] | None = Non
         nonlocal t_ckpt
         state["minutes"] = base_minutes + (time.monotonic() - t_run) / 60
         metrics = evaluate(model, processor, eval_pages, cfg, schema)
-        point = {"step": state["step"], "minutes": round(state["minutes"], 2),
-                 "loss": round(sum(losses[-50:]) / max(1, len(losses[-50:])), 4), **metrics}  # fmt: skip
+        point = {
+            "step": state["step"],
+            "minutes": round(state["minutes"], 2),
+            "loss": round(sum(losses[-50:]) / max(1, len(losses[-50:])), 4),
+            **metrics,
+        }
         state["history"].append({k: v for k, v in point.items() if k != "sample"})
         improved = state["best"] is None or _score(point) >= _score(state["best"])
         if improved:
@@ -488,14 +573,26 @@ def pretrain(cfg: PretrainConfig, render: Callable[[int, str], Any] | None = Non
         state["history"][-1]["level"] = state["level"]
         if metrics["line_exact"] >= cfg.level_up_exact and state["level"] < cfg.max_level:
             state["level"] += 1
-        record = {"params": n_params, "vocab": len(processor.tokenizer), "config": _cfg_dict(cfg),
-                  "command_args": command_args, **state}  # fmt: skip
-        _save_state(work, model, opt, {**state, "py_rng": random.getstate(), "torch_rng": torch.get_rng_state()},
-                    processor)  # fmt: skip
+        record = {
+            "params": n_params,
+            "vocab": len(processor.tokenizer),
+            "config": _cfg_dict(cfg),
+            "command_args": command_args,
+            **state,
+        }
+        _save_state(
+            work,
+            model,
+            opt,
+            {**state, "py_rng": random.getstate(), "torch_rng": torch.get_rng_state()},
+            processor,
+        )
         if improved:
             _export(model, processor, cfg, record)
-        log(f"checkpoint step {state['step']} {state['minutes']:.1f} min: {json.dumps(point, ensure_ascii=False)}"
-            + (" (exported)" if improved else ""))  # fmt: skip
+        log(
+            f"checkpoint step {state['step']} {state['minutes']:.1f} min: {json.dumps(point, ensure_ascii=False)}"
+            + (" (exported)" if improved else "")
+        )
         t_ckpt = time.monotonic()
         return record
 
@@ -517,11 +614,15 @@ def pretrain(cfg: PretrainConfig, render: Callable[[int, str], Any] | None = Non
         max_lines = state["level"]
         if echo_share and rng.random() < echo_share:
             # a batch of its own: mixed with page-sized examples, the short sequences would mostly be padding
-            examples = [echo_example(processor.tokenizer, rng) for _ in range(cfg.batch_size * cfg.echo_batch_factor)]
+            examples = [
+                echo_example(processor.tokenizer, rng) for _ in range(cfg.batch_size * cfg.echo_batch_factor)
+            ]
         else:
             drawn = rng.choices(list(page_mix), list(page_mix.values()), k=cfg.batch_size)
             drawn = ["lines" if k == "page" and max_lines < cfg.page_from_level else k for k in drawn]
-            examples = [make_example(rng.choice(pool), kind, rng, max_lines, schema, cfg.hints) for kind in drawn]
+            examples = [
+                make_example(rng.choice(pool), kind, rng, max_lines, schema, cfg.hints) for kind in drawn
+            ]
         batch = collate(processor, examples, cfg.max_target_tokens)
         lr = cfg.lr * min(1.0, (state["step"] + 1) / cfg.warmup_steps)
         for group in opt.param_groups:
@@ -534,8 +635,10 @@ def pretrain(cfg: PretrainConfig, render: Callable[[int, str], Any] | None = Non
         state["step"] += 1
         losses.append(loss.item())
         if state["step"] % cfg.log_every == 0:
-            log(f"step {state['step']} loss {sum(losses[-cfg.log_every:]) / cfg.log_every:.4f} lr {lr:.2e} "
-                f"level {max_lines} {(time.monotonic() - t_run) / 60 + base_minutes:.1f} min")  # fmt: skip
+            log(
+                f"step {state['step']} loss {sum(losses[-cfg.log_every :]) / cfg.log_every:.4f} lr {lr:.2e} "
+                f"level {max_lines} {(time.monotonic() - t_run) / 60 + base_minutes:.1f} min"
+            )
         due_time = (time.monotonic() - t_ckpt) / 60 >= cfg.checkpoint_minutes
         due_step = cfg.checkpoint_steps and state["step"] % cfg.checkpoint_steps == 0
         if due_time or due_step:
@@ -552,11 +655,17 @@ def _init_from(cfg: PretrainConfig):
 
     meta = Path(cfg.init_from) / "medvie_tiny.json"
     if not meta.exists():
-        raise MedvieError(f"--init-from {cfg.init_from}: no medvie_tiny.json there; give a `pretrain-tiny` export dir")
+        raise MedvieError(
+            f"--init-from {cfg.init_from}: no medvie_tiny.json there; give a `pretrain-tiny` export dir"
+        )
     info = json.loads(meta.read_text())
     model, processor = load(cfg.init_from)
     model.train()
-    return model, processor, replace(cfg, spec=TinySpec(**info["spec"]), tokenizer=info.get("tokenizer", "bpe"))
+    return (
+        model,
+        processor,
+        replace(cfg, spec=TinySpec(**info["spec"]), tokenizer=info.get("tokenizer", "bpe")),
+    )
 
 
 def _cfg_dict(cfg: PretrainConfig) -> dict:

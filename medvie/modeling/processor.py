@@ -49,7 +49,9 @@ def build_processor(tokenizer, min_pixels: int = TINY_MIN_PIXELS, max_pixels: in
         merge_size=MERGE,
         temporal_patch_size=2,
     )
-    return MedvieQwen2_5_VLProcessor(image_processor=image_processor, tokenizer=tokenizer, chat_template=CHAT_TEMPLATE)
+    return MedvieQwen2_5_VLProcessor(
+        image_processor=image_processor, tokenizer=tokenizer, chat_template=CHAT_TEMPLATE
+    )
 
 
 def set_pixel_budget(processor, min_pixels: int | None, max_pixels: int | None) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from medvie.modeling.processor import PATCH, MERGE, build_processor
+from medvie.modeling.processor import MERGE, PATCH, build_processor
 from medvie.modeling.tokenizers import build_bpe_tokenizer, build_qwen_tokenizer
 
 
@@ -53,7 +53,11 @@ def tiny_config(tokenizer, spec: TinySpec = TinySpec()):
         "num_attention_heads": spec.heads,
         "num_key_value_heads": spec.kv_heads,
         "max_position_embeddings": spec.max_positions,
-        "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": _mrope_section(head_dim)},
+        "rope_parameters": {
+            "rope_type": "default",
+            "rope_theta": 10000.0,
+            "mrope_section": _mrope_section(head_dim),
+        },
         "bos_token_id": ids("<|endoftext|>"),
         "eos_token_id": ids("<|im_end|>"),
         "pad_token_id": ids("<|endoftext|>"),
@@ -89,13 +93,17 @@ def default_corpus() -> list[str]:
 
     from medvie.env import project_root
 
-    texts = ['<think>The report shows the asked fields.</think><answer>{"Name": "Li Wei", "Age": "45"}</answer>']
+    texts = [
+        '<think>The report shows the asked fields.</think><answer>{"Name": "Li Wei", "Age": "45"}</answer>'
+    ]
     schema = project_root() / "schemas" / "medical.json"
     if schema.exists():
         texts.append(schema.read_text(encoding="utf-8"))
     texts += [json.dumps({"Result": f"{i / 7:.2f}", "Unit": "mmol/L"}) for i in range(200)]
-    texts += ["Extract the fields as JSON. first output the thinking process in <think></think> tags, then the "
-              "final answer in <answer></answer> tags; the final answer is JSON"] * 5  # fmt: skip
+    texts += [
+        "Extract the fields as JSON. first output the thinking process in <think></think> tags, then the "
+        "final answer in <answer></answer> tags; the final answer is JSON"
+    ] * 5
     return texts
 
 

@@ -11,11 +11,29 @@ from pathlib import Path
 
 # Qwen2.5-VL's special tokens, in id order (they follow the 151643 regular tokens of the Qwen2 vocabulary).
 SPECIAL_TOKENS = (
-    "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>", "<|object_ref_end|>",
-    "<|box_start|>", "<|box_end|>", "<|quad_start|>", "<|quad_end|>", "<|vision_start|>",
-    "<|vision_end|>", "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>", "<tool_call>", "</tool_call>",
-    "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>", "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>",
-)  # fmt: skip
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|object_ref_start|>",
+    "<|object_ref_end|>",
+    "<|box_start|>",
+    "<|box_end|>",
+    "<|quad_start|>",
+    "<|quad_end|>",
+    "<|vision_start|>",
+    "<|vision_end|>",
+    "<|vision_pad|>",
+    "<|image_pad|>",
+    "<|video_pad|>",
+    "<tool_call>",
+    "</tool_call>",
+    "<|fim_prefix|>",
+    "<|fim_middle|>",
+    "<|fim_suffix|>",
+    "<|fim_pad|>",
+    "<|repo_name|>",
+    "<|file_sep|>",
+)
 # Not special (they stay in decoded completions), but one token each makes the answer format cheap to learn.
 FORMAT_TOKENS = ("<think>", "</think>", "<answer>", "</answer>")
 
@@ -40,9 +58,7 @@ CHAT_TEMPLATE = (
 )
 
 # Qwen2's split pattern: digits one per pre-token, as in the released tokenizer.
-QWEN2_PATTERN = (
-    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
-)
+QWEN2_PATTERN = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
 
 
 def _wrap(tok_obj, model_max_length: int):
@@ -63,11 +79,11 @@ def _wrap(tok_obj, model_max_length: int):
     return tok
 
 
-def build_bpe_tokenizer(texts: Iterable[str], vocab_size: int = 512, min_frequency: int = 2,
-                        model_max_length: int = 4096):  # fmt: skip
+def build_bpe_tokenizer(
+    texts: Iterable[str], vocab_size: int = 512, min_frequency: int = 2, model_max_length: int = 4096
+):
     """Byte-level BPE learnt on `texts`; digits are split one per token (numbers are read digit by digit)."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from tokenizers import AddedToken
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
 
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.Sequence(

@@ -11,7 +11,8 @@ from medvie.config_base import Section
 
 class QueriesConfig(Section):
     strategy: Literal["subset", "all", "mixed"] = Field(
-        "subset", description="train queries: random key subsets, all keys, or both (all_share of them all keys)"
+        "subset",
+        description="train queries: random key subsets, all keys, or both (all_share of them all keys)",
     )
     per_record: int = Field(4, ge=1, description="train queries per selected record")
     all_share: float = Field(

@@ -27,7 +27,9 @@ def bundle_model(model_dir: Path, out: Path, copy_base: bool = True) -> Path:
         shutil.copytree(model_dir, out)
         return out
     base = resolve_base(ptr["base"], relative_to=model_dir)
-    shutil.copytree(model_dir, out, ignore=shutil.ignore_patterns("mlflow_run.json", "checkpoint-*", "trainer_state.json"))
+    shutil.copytree(
+        model_dir, out, ignore=shutil.ignore_patterns("mlflow_run.json", "checkpoint-*", "trainer_state.json")
+    )
     if copy_base and Path(base).is_dir():
         shutil.copytree(base, out / "base")
         base = "base"
@@ -37,14 +39,22 @@ def bundle_model(model_dir: Path, out: Path, copy_base: bool = True) -> Path:
 
 def git_commit(root: Path) -> str:
     try:
-        res = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+        res = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
+        )
         return res.stdout.strip() or "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 
 
-def version_tags(metrics: Mapping[str, Any], *, test_set_hash: str, params: Mapping[str, Any], root: Path,
-                 data_hash: str = "") -> dict[str, str]:
+def version_tags(
+    metrics: Mapping[str, Any],
+    *,
+    test_set_hash: str,
+    params: Mapping[str, Any],
+    root: Path,
+    data_hash: str = "",
+) -> dict[str, str]:
     """Provenance carried by every version: data / test-set hash, params per section, git commit, reward config,
     metrics."""
     tags = {HASH_TAG: test_set_hash, "data_hash": data_hash or test_set_hash, "git_commit": git_commit(root)}
@@ -58,9 +68,18 @@ def version_tags(metrics: Mapping[str, Any], *, test_set_hash: str, params: Mapp
     return tags
 
 
-def register_model(model_dir: str | Path, *, name: str, schema_path: str | Path, settings: Mapping[str, Any],
-                   tags: Mapping[str, str], run_id: str | None = None, tracking_uri: str | None = None,
-                   copy_base: bool = True, reason: str = "new version") -> dict:
+def register_model(
+    model_dir: str | Path,
+    *,
+    name: str,
+    schema_path: str | Path,
+    settings: Mapping[str, Any],
+    tags: Mapping[str, str],
+    run_id: str | None = None,
+    tracking_uri: str | None = None,
+    copy_base: bool = True,
+    reason: str = "new version",
+) -> dict:
     """Log `model_dir` as a pyfunc in run `run_id` (a new run when None), register it under `name`, tag it
     and point `challenger` at it. Returns {"name", "version", "run_id", "model_uri"}."""
     import mlflow
@@ -69,23 +88,39 @@ def register_model(model_dir: str | Path, *, name: str, schema_path: str | Path,
 
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
-        raise MedvieError(f"{model_dir}: model directory not found; run the train stage (or set register.model)")
+        raise MedvieError(
+            f"{model_dir}: model directory not found; run the train stage (or set register.model)"
+        )
     uri = tracking_uri or mlflow_uris()[0]
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     client = registry_client(uri)
     with tempfile.TemporaryDirectory(prefix="medvie-register-") as tmp:
         bundle = bundle_model(model_dir, Path(tmp) / "model", copy_base=copy_base)
-        (Path(tmp) / "settings.json").write_text(json.dumps(dict(settings), ensure_ascii=False), encoding="utf-8")
+        (Path(tmp) / "settings.json").write_text(
+            json.dumps(dict(settings), ensure_ascii=False), encoding="utf-8"
+        )
         if run_id is None:
             exp = client.get_experiment_by_name("medvie")
-            exp_id = exp.experiment_id if exp else client.create_experiment("medvie", artifact_location=mlflow_uris()[1])
-            run_id = client.create_run(exp_id, run_name="register", tags={"medvie.stage": "register"}).info.run_id
+            exp_id = (
+                exp.experiment_id
+                if exp
+                else client.create_experiment("medvie", artifact_location=mlflow_uris()[1])
+            )
+            run_id = client.create_run(
+                exp_id, run_name="register", tags={"medvie.stage": "register"}
+            ).info.run_id
         with mlflow.start_run(run_id=run_id):
             info = mlflow.pyfunc.log_model(
-                name="extractor", python_model=str(PYFUNC_CODE),
-                artifacts={"model": str(bundle), "schema": str(schema_path), "settings": str(Path(tmp) / "settings.json")},
-                registered_model_name=name, pip_requirements=["medvie", "mlflow"],
+                name="extractor",
+                python_model=str(PYFUNC_CODE),
+                artifacts={
+                    "model": str(bundle),
+                    "schema": str(schema_path),
+                    "settings": str(Path(tmp) / "settings.json"),
+                },
+                registered_model_name=name,
+                pip_requirements=["medvie", "mlflow"],
             )
     version = str(info.registered_model_version)
     for key, value in tags.items():

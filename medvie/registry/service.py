@@ -69,25 +69,40 @@ def parse_keys(value: Any) -> list[str] | None:
 class Extractor:
     """A loaded model + the schema and query settings it was trained with."""
 
-    def __init__(self, model, processor, schema, *, thinking: bool = True, language: str = "en",
-                 max_new_tokens: int = 512, batch_size: int = 4) -> None:
+    def __init__(
+        self,
+        model,
+        processor,
+        schema,
+        *,
+        thinking: bool = True,
+        language: str = "en",
+        max_new_tokens: int = 512,
+        batch_size: int = 4,
+    ) -> None:
         self.model, self.processor, self.schema = model, processor, schema
         self.thinking, self.language = thinking, language
         self.max_new_tokens, self.batch_size = max_new_tokens, batch_size
 
     @classmethod
-    def from_dir(cls, model_dir: str | Path, schema_path: str | Path, settings: dict | None = None,
-                 device: str = "cpu") -> "Extractor":
+    def from_dir(
+        cls, model_dir: str | Path, schema_path: str | Path, settings: dict | None = None, device: str = "cpu"
+    ) -> Extractor:
         from medvie import modeling
         from medvie.queries.schema import load_schema
 
         settings = settings or {}
         model, processor = modeling.load(str(model_dir), device=device)
         lang = settings.get("key_language", "en")
-        return cls(model, processor, load_schema(schema_path), thinking=bool(settings.get("thinking", True)),
-                   language="en" if lang == "auto" else lang,
-                   max_new_tokens=int(settings.get("max_new_tokens", 512)),
-                   batch_size=int(settings.get("batch_size", 4)))
+        return cls(
+            model,
+            processor,
+            load_schema(schema_path),
+            thinking=bool(settings.get("thinking", True)),
+            language="en" if lang == "auto" else lang,
+            max_new_tokens=int(settings.get("max_new_tokens", 512)),
+            batch_size=int(settings.get("batch_size", 4)),
+        )
 
     def prompt(self, keys: Sequence[str] | None) -> list[dict]:
         from medvie.queries.build import ask_all, build_prompt
@@ -115,11 +130,22 @@ class Extractor:
             except (DataError, ValueError) as exc:
                 out[i] = {"ok": False, "result": None, "error": str(exc), "raw": None}
         for start in range(0, len(ready), self.batch_size):
-            chunk = ready[start: start + self.batch_size]
-            texts = modeling.generate(self.model, self.processor, [c[1] for c in chunk], [c[2] for c in chunk],
-                                      max_new_tokens=self.max_new_tokens, batch_size=self.batch_size)
+            chunk = ready[start : start + self.batch_size]
+            texts = modeling.generate(
+                self.model,
+                self.processor,
+                [c[1] for c in chunk],
+                [c[2] for c in chunk],
+                max_new_tokens=self.max_new_tokens,
+                batch_size=self.batch_size,
+            )
             for (i, _, _), text in zip(chunk, texts):
                 parsed = parse_completion(text, require_thinking=self.thinking)
                 error = None if parsed.answer is not None else "the model's answer holds no JSON object"
-                out[i] = {"ok": parsed.answer is not None, "result": parsed.answer, "error": error, "raw": text}
+                out[i] = {
+                    "ok": parsed.answer is not None,
+                    "result": parsed.answer,
+                    "error": error,
+                    "raw": text,
+                }
         return out

@@ -31,7 +31,9 @@ class RewardConfig(Section):
     f_beta: float | None = Field(
         None, gt=0, description="if set, `matching` pays F-β (β > 1 favours recall) instead of the α mix"
     )
-    matching: Literal["exact", "fuzzy"] = Field("exact", description="leaf rule: exact after normalisation | fuzzy")
+    matching: Literal["exact", "fuzzy"] = Field(
+        "exact", description="leaf rule: exact after normalisation | fuzzy"
+    )
     fuzzy_threshold: float = Field(0.9, gt=0, le=1, description="fuzzy: least normalised edit similarity")
     case_fold: bool = Field(False, description="compare values case-insensitively")
     unordered: bool = Field(True, description="match list items by best assignment instead of by index")
@@ -44,7 +46,7 @@ class RewardConfig(Section):
     max_depth: int = Field(32, ge=2, description="answers nested deeper are invalid")
 
     @model_validator(mode="after")
-    def _weights(self) -> "RewardConfig":
+    def _weights(self) -> RewardConfig:
         if self.weights is not None and len(self.weights) != len(self.funcs):
             raise ValueError(f"weights has {len(self.weights)} entries but funcs has {len(self.funcs)}")
         return self

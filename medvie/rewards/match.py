@@ -51,7 +51,10 @@ class Matcher:
     def leaf_equal(self, a: str, b: str) -> bool:
         if a == b:
             return True
-        return self.fuzzy and Levenshtein.normalized_similarity(a, b, score_cutoff=self.threshold) >= self.threshold
+        return (
+            self.fuzzy
+            and Levenshtein.normalized_similarity(a, b, score_cutoff=self.threshold) >= self.threshold
+        )
 
     def match(self, p: Node | None, g: Node | None) -> int:
         """Matched leaves between two canonical nodes."""
@@ -83,7 +86,9 @@ class Matcher:
         k = min(len(ps), len(gs))
         if k == 0:
             return 0
-        if (ps if k == len(ps) else ps[:k]) == (gs if k == len(gs) else gs[:k]):  # every aligned pair identical
+        if (ps if k == len(ps) else ps[:k]) == (
+            gs if k == len(gs) else gs[:k]
+        ):  # every aligned pair identical
             return sum(count_leaves(g) for g in (gs if k == len(gs) else gs[:k]))
         if len(ps) == 1 and len(gs) == 1:
             return self.match(ps[0], gs[0])
@@ -101,7 +106,9 @@ class Matcher:
         k = min(len(ps), len(gs))
         if k == 0:
             return 0
-        if (ps if k == len(ps) else ps[:k]) == (gs if k == len(gs) else gs[:k]):  # every aligned pair identical
+        if (ps if k == len(ps) else ps[:k]) == (
+            gs if k == len(gs) else gs[:k]
+        ):  # every aligned pair identical
             return sum(count_leaves(g) for g in (gs if k == len(gs) else gs[:k]))
         frozen_g: dict[Any, list[int]] = {}
         flat_g: list[Any] = []  # frozenset of items for a flat row, else None
@@ -154,7 +161,9 @@ class Matcher:
         for a, i in enumerate(rem_p):
             fp = flat_p[a]
             if fp is not None:
-                row = [len(fp & flat_g[j]) if flat_g[j] is not None else self.match(ps[i], gs[j]) for j in rem_g]
+                row = [
+                    len(fp & flat_g[j]) if flat_g[j] is not None else self.match(ps[i], gs[j]) for j in rem_g
+                ]
             else:
                 row = [self.match(ps[i], gs[j]) for j in rem_g]
             scores.append(row)
@@ -195,7 +204,9 @@ class Matcher:
         pairs.sort(key=lambda t: t[1])
         return pairs
 
-    def _hungarian(self, ps: list, gs: list, rem_p: list[int], rem_g: list[int]) -> list[tuple[int, int, int]]:
+    def _hungarian(
+        self, ps: list, gs: list, rem_p: list[int], rem_g: list[int]
+    ) -> list[tuple[int, int, int]]:
         if len(rem_p) == 1 and len(rem_g) == 1:
             i, j = rem_p[0], rem_g[0]
             return [(i, j, self.match(ps[i], gs[j]))]
@@ -242,7 +253,9 @@ def match_counts(pred: Node | None, truth: Node | None, matcher: Matcher) -> tup
     return matcher.match(pred, truth), count_leaves(pred), count_leaves(truth)
 
 
-def per_key_counts(pred: Node | None, truth: Node | None, matcher: Matcher) -> dict[str, tuple[int, int, int]]:
+def per_key_counts(
+    pred: Node | None, truth: Node | None, matcher: Matcher
+) -> dict[str, tuple[int, int, int]]:
     """match_counts split by top-level key (for per-key metrics)."""
     pred = pred if type(pred) is dict else {}
     truth = truth if type(truth) is dict else {}

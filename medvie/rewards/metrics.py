@@ -47,12 +47,19 @@ def align_lists(pred: Any, truth: Any, matcher: Matcher, case_fold: bool = False
     order = Matcher("exact" if not matcher.fuzzy else "fuzzy", matcher.threshold, unordered=True)
     pairs = order.assign([c for _, c in ps], [c for _, c in gs])
     used = {i for i, _, _ in pairs}
-    out = [align_lists(ps[i][0], gs[j][0], matcher, case_fold) for i, j, _ in sorted(pairs, key=lambda t: t[1])]
+    out = [
+        align_lists(ps[i][0], gs[j][0], matcher, case_fold) for i, j, _ in sorted(pairs, key=lambda t: t[1])
+    ]
     return out + [ps[i][0] for i in range(len(ps)) if i not in used]
 
 
 def document_scores(
-    prediction: str | dict | None, truth: Any, cfg: RewardConfig, matcher: Matcher, *, thinking: bool | None = None,
+    prediction: str | dict | None,
+    truth: Any,
+    cfg: RewardConfig,
+    matcher: Matcher,
+    *,
+    thinking: bool | None = None,
     asked_keys: list[str] | None = None,
 ) -> dict[str, Any]:
     """All per-document numbers; `prediction` None means missing (scored as an empty answer)."""
@@ -60,7 +67,9 @@ def document_scores(
     if prediction is None:
         answer, format_ok = None, False
     else:
-        parsed = parse_completion(prediction, require_thinking=require, max_chars=cfg.max_chars, max_depth=cfg.max_depth)
+        parsed = parse_completion(
+            prediction, require_thinking=require, max_chars=cfg.max_chars, max_depth=cfg.max_depth
+        )
         answer = parsed.answer
         format_ok = parsed.format_ok or (isinstance(prediction, dict) and parsed.json_valid)
     truth_obj = truth_tree_raw(truth)
@@ -70,17 +79,28 @@ def document_scores(
     n = sum(v[0] for v in keys.values())
     n_pred = sum(v[1] for v in keys.values())
     n_truth = sum(v[2] for v in keys.values())
-    asked = {normalize_key(str(k), cfg.case_fold) for k in (asked_keys if asked_keys is not None else truth_obj)}
+    asked = {
+        normalize_key(str(k), cfg.case_fold) for k in (asked_keys if asked_keys is not None else truth_obj)
+    }
     predicted_keys = set(p) if isinstance(p, dict) else set()
     truth_keys = (set(g) if isinstance(g, dict) else set()) & asked
     pred_dict = answer if isinstance(answer, dict) else {}
     return {
-        "n": n, "n_pred": n_pred, "n_truth": n_truth, **_prf(n, n_pred, n_truth),
-        "json_valid": answer is not None, "format_ok": bool(format_ok),
+        "n": n,
+        "n_pred": n_pred,
+        "n_truth": n_truth,
+        **_prf(n, n_pred, n_truth),
+        "json_valid": answer is not None,
+        "format_ok": bool(format_ok),
         "ted_accuracy": ted_accuracy(pred_dict, truth_obj),
-        "ted_accuracy_unordered": ted_accuracy(align_lists(pred_dict, truth_obj, matcher, cfg.case_fold), truth_obj),
-        "keys_predicted": len(predicted_keys), "keys_hallucinated": len(predicted_keys - asked),
-        "keys_truth": len(truth_keys), "keys_omitted": len(truth_keys - predicted_keys), "per_key": keys,
+        "ted_accuracy_unordered": ted_accuracy(
+            align_lists(pred_dict, truth_obj, matcher, cfg.case_fold), truth_obj
+        ),
+        "keys_predicted": len(predicted_keys),
+        "keys_hallucinated": len(predicted_keys - asked),
+        "keys_truth": len(truth_keys),
+        "keys_omitted": len(truth_keys - predicted_keys),
+        "per_key": keys,
     }
 
 
@@ -109,7 +129,10 @@ def evaluate_predictions(
     n_docs = len(truths)
     docs = [
         document_scores(
-            pred, truth, cfg, matcher,
+            pred,
+            truth,
+            cfg,
+            matcher,
             thinking=thinking[i] if thinking else None,
             asked_keys=asked_keys[i] if asked_keys else None,
         )
@@ -119,7 +142,15 @@ def evaluate_predictions(
     by_type: dict[str, list] = defaultdict(list)
     by_key: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for i, d in enumerate(docs):
-        for name in ("n", "n_pred", "n_truth", "keys_predicted", "keys_hallucinated", "keys_truth", "keys_omitted"):
+        for name in (
+            "n",
+            "n_pred",
+            "n_truth",
+            "keys_predicted",
+            "keys_hallucinated",
+            "keys_truth",
+            "keys_omitted",
+        ):
             tot[name] += d[name]
         by_type[doc_types[i] if doc_types else "all"].append(d)
         for key, counts in d["per_key"].items():
@@ -133,7 +164,8 @@ def evaluate_predictions(
     per_doc_type = {}
     for dt, ds in sorted(by_type.items()):
         per_doc_type[dt] = {
-            "n": len(ds), **_prf(sum(d["n"] for d in ds), sum(d["n_pred"] for d in ds), sum(d["n_truth"] for d in ds)),
+            "n": len(ds),
+            **_prf(sum(d["n"] for d in ds), sum(d["n_pred"] for d in ds), sum(d["n_truth"] for d in ds)),
             "ted_accuracy": mean("ted_accuracy", ds),
         }
     per_key = {k: {"support": v[2], "predicted": v[1], **_prf(*v)} for k, v in sorted(by_key.items())}
@@ -144,7 +176,9 @@ def evaluate_predictions(
         "ted_accuracy_unordered": mean("ted_accuracy_unordered", docs),
         "json_valid_rate": mean("json_valid", docs),
         "format_rate": mean("format_ok", docs),
-        "hallucination_rate": tot["keys_hallucinated"] / tot["keys_predicted"] if tot["keys_predicted"] else 0.0,
+        "hallucination_rate": tot["keys_hallucinated"] / tot["keys_predicted"]
+        if tot["keys_predicted"]
+        else 0.0,
         "omission_rate": tot["keys_omitted"] / tot["keys_truth"] if tot["keys_truth"] else 0.0,
         "macro_f1_doc_type": mean("f1", list(per_doc_type.values())),
         "macro_f1_key": mean("f1", [v for v in per_key.values() if v["support"]]),

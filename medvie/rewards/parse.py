@@ -128,7 +128,9 @@ def loads_object(text: str, max_depth: int = 32) -> dict | None:
     except (ValueError, RecursionError, TypeError):
         return None
     # Fewer brackets than max_depth cannot nest deeper: skip the walk for ordinary answers.
-    if not isinstance(obj, dict) or (text.count("{") + text.count("[") > max_depth and _too_deep(obj, max_depth)):
+    if not isinstance(obj, dict) or (
+        text.count("{") + text.count("[") > max_depth and _too_deep(obj, max_depth)
+    ):
         return None
     return obj
 
@@ -264,7 +266,11 @@ _CANON_LOADS: dict[bool, Any] = {}
 
 
 def parse_canonical(
-    completion: Any, *, require_thinking: bool = True, max_chars: int = 200_000, max_depth: int = 32,
+    completion: Any,
+    *,
+    require_thinking: bool = True,
+    max_chars: int = 200_000,
+    max_depth: int = 32,
     case_fold: bool = False,
 ) -> tuple[bool, bool, Any, int] | None:
     """(format_ok, json_valid, canonical answer, leaf count), exactly as parse_completion followed

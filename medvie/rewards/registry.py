@@ -56,7 +56,9 @@ class _BatchScorer:
     def __call__(self, completions: list, kwargs: dict) -> list[Score]:
         truths = kwargs.get("truth")
         if truths is None:
-            raise DataError("reward functions need a `truth` column in the training data set; rebuild the queries")
+            raise DataError(
+                "reward functions need a `truth` column in the training data set; rebuild the queries"
+            )
         if len(truths) != len(completions):
             raise DataError(f"{len(completions)} completions but {len(truths)} truths")
         last = self._last
@@ -95,9 +97,16 @@ def _make(name: str, value: Callable[[Score], float], parts: tuple[str, ...], do
     register(name)(factory)
 
 
-_make("format", lambda s: s.format, ("format", "json_valid"), "1 if <think>…</think><answer>{JSON}</answer>, else 0.")
+_make(
+    "format",
+    lambda s: s.format,
+    ("format", "json_valid"),
+    "1 if <think>…</think><answer>{JSON}</answer>, else 0.",
+)
 _make("precision", lambda s: s.precision, ("precision",), "n/|S_p| (0 when nothing was predicted).")
-_make("recall", lambda s: s.recall if s.n_pred else 0.0, ("recall",), "n/|S_g| (0 when nothing was predicted).")
+_make(
+    "recall", lambda s: s.recall if s.n_pred else 0.0, ("recall",), "n/|S_g| (0 when nothing was predicted)."
+)
 _make("f1", lambda s: s.f1, ("f1",), "Field-level F1 of one completion.")
 
 

@@ -96,11 +96,17 @@ def score_completion(
     """Score one completion (string, messages, or a decoded dict). Never raises on the completion."""
     cfg = cfg or RewardConfig()
     matcher = matcher or matcher_for(cfg)
-    require = cfg.require_thinking if cfg.require_thinking is not None else (True if thinking is None else thinking)
+    require = (
+        cfg.require_thinking if cfg.require_thinking is not None else (True if thinking is None else thinking)
+    )
     case_fold = cfg.case_fold
     g, n_truth = _truth_counted(truth, case_fold)
     fast = parse_canonical(
-        completion, require_thinking=require, max_chars=cfg.max_chars, max_depth=cfg.max_depth, case_fold=case_fold
+        completion,
+        require_thinking=require,
+        max_chars=cfg.max_chars,
+        max_depth=cfg.max_depth,
+        case_fold=case_fold,
     )
     if fast is not None:  # decoded and canonicalised in one pass
         format_ok, json_valid, p, n_pred = fast

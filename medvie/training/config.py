@@ -73,12 +73,16 @@ class WarmstartConfig(Section):
     transcription_share: float = Field(
         0.5, ge=0, le=1, description="share of transcription examples: 0 = JSON-SFT only, 1 = OCR-SFT only"
     )
-    transcription_max_chars: int = Field(600, ge=16, description="transcription targets are cut at a line end")
+    transcription_max_chars: int = Field(
+        600, ge=16, description="transcription targets are cut at a line end"
+    )
     think_text: str = Field(
         "I read the report and copy the asked fields.", description="<think> content of extraction targets"
     )
     split: str = Field("train", description="queries file the examples come from")
-    lora: bool = Field(False, description="LoRA SFT (merged into the saved model) instead of full fine-tuning")
+    lora: bool = Field(
+        False, description="LoRA SFT (merged into the saved model) instead of full fine-tuning"
+    )
     lora_r: int = Field(16, ge=1)
     lora_alpha: int = Field(32, ge=1)
     use_cpu: bool = True
@@ -105,7 +109,8 @@ class TrainConfig(Section):
     lora: LoraConfigSection = LoraConfigSection()
     seed: int = 0
     resume: Literal["auto", "never"] = Field(
-        "auto", description="auto: continue from the last checkpoint in work_dir when the config still matches"
+        "auto",
+        description="auto: continue from the last checkpoint in work_dir when the config still matches",
     )
     work_dir: str = Field("build/train", description="checkpoints live here, outside DVC outputs")
     split: str = Field("train", description="queries file trained on")

@@ -24,8 +24,13 @@ def _get(grpo: dict[str, Any], key: str, default: Any) -> Any:
     return default if value is None else value
 
 
-def validate(cfg: TrainConfig, *, n_prompts: int | None = None, processes: int | None = None,
-             check_runtime: bool = True) -> None:  # fmt: skip
+def validate(
+    cfg: TrainConfig,
+    *,
+    n_prompts: int | None = None,
+    processes: int | None = None,
+    check_runtime: bool = True,
+) -> None:
     """Raise ConfigError naming the param to change. `n_prompts`: training prompts available."""
     g = cfg.grpo
     processes = processes or world_size()
@@ -33,7 +38,9 @@ def validate(cfg: TrainConfig, *, n_prompts: int | None = None, processes: int |
     per_device = _get(g, "per_device_train_batch_size", 8)
     accum = _get(g, "gradient_accumulation_steps", 1)
     if num_gen < 2:
-        raise ConfigError(f"train.grpo.num_generations ({num_gen}) must be at least 2: GRPO compares rollouts of a prompt")
+        raise ConfigError(
+            f"train.grpo.num_generations ({num_gen}) must be at least 2: GRPO compares rollouts of a prompt"
+        )
     if g.get("generation_batch_size") is not None and g.get("steps_per_generation") is not None:
         raise ConfigError("train.grpo: set only one of generation_batch_size and steps_per_generation")
     if g.get("generation_batch_size") is not None:
@@ -47,7 +54,11 @@ def validate(cfg: TrainConfig, *, n_prompts: int | None = None, processes: int |
     else:
         steps_per_gen = _get(g, "steps_per_generation", accum)
         gen_batch = per_device * processes * steps_per_gen
-        what = "steps_per_generation" if g.get("steps_per_generation") is not None else "gradient_accumulation_steps"
+        what = (
+            "steps_per_generation"
+            if g.get("steps_per_generation") is not None
+            else "gradient_accumulation_steps"
+        )
         source = f"per_device_train_batch_size × processes × {what} = {per_device} × {processes} × {steps_per_gen} = {gen_batch}"
     if gen_batch % num_gen:
         raise ConfigError(
@@ -62,7 +73,9 @@ def validate(cfg: TrainConfig, *, n_prompts: int | None = None, processes: int |
     eps = _get(g, "epsilon", 0.2)
     eps_high = g.get("epsilon_high")
     if eps_high is not None and eps_high < eps:
-        raise ConfigError(f"train.grpo.epsilon_high ({eps_high}) must be >= train.grpo.epsilon ({eps}) (clip-higher)")
+        raise ConfigError(
+            f"train.grpo.epsilon_high ({eps_high}) must be >= train.grpo.epsilon ({eps}) (clip-higher)"
+        )
     if _get(g, "beta", 0.0) < 0:
         raise ConfigError("train.grpo.beta must be >= 0")
     if _get(g, "max_completion_length", 256) < 1:
@@ -88,17 +101,27 @@ def _check_runtime(g: dict[str, Any]) -> None:
 
     gpu = torch.cuda.is_available()
     if (g.get("bf16") or g.get("fp16")) and not gpu and not g.get("use_cpu"):
-        raise ConfigError("train.grpo: bf16/fp16 need a GPU; set train.grpo.use_cpu: true and bf16: false, or use a GPU")
+        raise ConfigError(
+            "train.grpo: bf16/fp16 need a GPU; set train.grpo.use_cpu: true and bf16: false, or use a GPU"
+        )
     if g.get("fp16") and g.get("use_cpu"):
         raise ConfigError("train.grpo.fp16 does not run on CPU; set it false")
     if g.get("use_vllm") and importlib.util.find_spec("vllm") is None:
-        raise ConfigError("train.grpo.use_vllm needs the vllm package (GPU machines); install it or set use_vllm: false")
+        raise ConfigError(
+            "train.grpo.use_vllm needs the vllm package (GPU machines); install it or set use_vllm: false"
+        )
     if g.get("use_vllm") and g.get("vllm_mode", "colocate") not in ("colocate", "server"):
         raise ConfigError(f"train.grpo.vllm_mode '{g['vllm_mode']}' must be colocate or server")
 
 
-def build_grpo_config(cfg: TrainConfig, output_dir: str | Path, *, reward_weights: list[float] | None = None,
-                      dry_run: bool = False, **overrides: Any):  # fmt: skip
+def build_grpo_config(
+    cfg: TrainConfig,
+    output_dir: str | Path,
+    *,
+    reward_weights: list[float] | None = None,
+    dry_run: bool = False,
+    **overrides: Any,
+):
     """The GRPOConfig of `cfg`. `dry_run`: check a GPU recipe on a machine without one (forces use_cpu)."""
     from trl import GRPOConfig
 

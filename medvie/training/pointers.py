@@ -33,7 +33,9 @@ def resolve_base(model_dir: Path) -> str:
     return str(model_dir)
 
 
-def write_pointer(out_dir: Path, base: str, adapter: str | None = None, *, final_dir: Path | None = None) -> None:
+def write_pointer(
+    out_dir: Path, base: str, adapter: str | None = None, *, final_dir: Path | None = None
+) -> None:
     """Write `out_dir/medvie_model.json`; a local base is stored relative to `final_dir` (default out_dir)."""
     base = relative_base(final_dir or out_dir, base)
     write_json(Path(out_dir) / POINTER, {"base": base, "adapter": adapter})

@@ -6,7 +6,6 @@ import copy
 from pathlib import Path
 from typing import Any
 
-
 from medvie.config_base import load_yaml
 from medvie.errors import ConfigError
 

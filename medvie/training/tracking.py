@@ -70,10 +70,14 @@ def provenance(root: Path, queries_dir: Path) -> tuple[dict[str, str], dict[str,
                     params[f"dvc.{stage}.{out['path']}.md5"] = str(out["md5"])
     tags = {}
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
+        )
         if commit.returncode == 0:
             tags["mlflow.source.git.commit"] = commit.stdout.strip()
-            dirty = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True, timeout=10)
+            dirty = subprocess.run(
+                ["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True, timeout=10
+            )
             tags["git.dirty"] = str(bool(dirty.stdout.strip())).lower()
     except (OSError, subprocess.SubprocessError):
         pass
@@ -102,7 +106,9 @@ def open_run(client, run_id: str | None, artifact_uri: str, run_name: str) -> tu
         run_name = os.environ.get("MEDVIE_MLFLOW_RUN_NAME") or run_name
     if not exp_id:
         exp = client.get_experiment_by_name(EXPERIMENT)
-        exp_id = exp.experiment_id if exp else client.create_experiment(EXPERIMENT, artifact_location=artifact_uri)
+        exp_id = (
+            exp.experiment_id if exp else client.create_experiment(EXPERIMENT, artifact_location=artifact_uri)
+        )
     run = client.create_run(exp_id, run_name=run_name, tags=tags)
     return run.info.run_id, exp_id
 
@@ -131,10 +137,10 @@ def numeric_metrics(logs: dict[str, Any]) -> dict[str, float]:
 
 def mlflow_callback(client, run_id: str):
     """A TrainerCallback that sends each log (per step) to the run."""
+    import time
+
     from mlflow.entities import Metric
     from transformers import TrainerCallback
-
-    import time
 
     class _MlflowStepLogger(TrainerCallback):
         def on_log(self, args, state, control, logs=None, **kwargs):
@@ -150,7 +156,11 @@ def mlflow_callback(client, run_id: str):
 
 # curves: file → columns (output name, log key); a key absent from a step's log leaves the cell empty
 CURVES: dict[str, list[tuple[str, str]]] = {
-    "reward.csv": [("reward", "reward"), ("reward_std", "reward_std"), ("frac_reward_zero_std", "frac_reward_zero_std")],
+    "reward.csv": [
+        ("reward", "reward"),
+        ("reward_std", "reward_std"),
+        ("frac_reward_zero_std", "frac_reward_zero_std"),
+    ],
     "completion_length.csv": [
         ("mean", "completions/mean_length"),
         ("min", "completions/min_length"),
@@ -163,7 +173,12 @@ CURVES: dict[str, list[tuple[str, str]]] = {
         ("high_mean", "clip_ratio/high_mean"),
         ("region_mean", "clip_ratio/region_mean"),
     ],
-    "loss.csv": [("loss", "loss"), ("learning_rate", "learning_rate"), ("grad_norm", "grad_norm"), ("entropy", "entropy")],
+    "loss.csv": [
+        ("loss", "loss"),
+        ("learning_rate", "learning_rate"),
+        ("grad_norm", "grad_norm"),
+        ("entropy", "entropy"),
+    ],
 }
 
 

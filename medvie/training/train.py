@@ -31,8 +31,16 @@ from medvie.training.tracking import (
 )
 
 # changing these continues a run instead of starting over
-RESUMABLE_KEYS = {"max_steps", "num_train_epochs", "save_steps", "save_total_limit", "logging_steps",
-                  "log_completions", "num_completions_to_print", "dataloader_num_workers"}  # fmt: skip
+RESUMABLE_KEYS = {
+    "max_steps",
+    "num_train_epochs",
+    "save_steps",
+    "save_total_limit",
+    "logging_steps",
+    "log_completions",
+    "num_completions_to_print",
+    "dataloader_num_workers",
+}
 STATE_FILE = "run_state.json"
 
 
@@ -41,7 +49,11 @@ def fingerprint(params, train_file: Path, model_dir: Path) -> str:
     cfg = params.train
     grpo = {k: v for k, v in sorted(cfg.grpo.items()) if k not in RESUMABLE_KEYS}
     base = Path(resolve_base(model_dir))
-    files = sorted((p.name, p.stat().st_size) for p in base.iterdir() if p.is_file()) if base.is_dir() else str(base)
+    files = (
+        sorted((p.name, p.stat().st_size) for p in base.iterdir() if p.is_file())
+        if base.is_dir()
+        else str(base)
+    )
     blob = {
         "grpo": grpo,
         "lora": cfg.lora.model_dump(mode="json"),
@@ -70,7 +82,11 @@ def _prepare_work_dir(work_dir: Path, fp: str, resume: str) -> tuple[str | None,
         return last, state.get("mlflow_run_id")
     if ckpt_dir.exists():
         if last:
-            why = "train.resume is never" if resume == "never" else "the configuration, data or base model changed"
+            why = (
+                "train.resume is never"
+                if resume == "never"
+                else "the configuration, data or base model changed"
+            )
             print(f"train: not resuming from {last} ({why}); starting over")
         shutil.rmtree(ckpt_dir)
     return None, None
@@ -94,10 +110,19 @@ def _model_dtype(params) -> str:
     return "bfloat16" if params.train.grpo.get("bf16") else "float32"
 
 
-def train_grpo(params, root: Path, *, queries_dir: Path | None = None, model_dir: Path | None = None,
-               out_dir: Path | None = None, plots_dir: Path | None = None, work_dir: Path | None = None,
-               tracking_uri: str | None = None, artifact_uri: str | None = None,
-               params_file: Path | None = None) -> dict[str, Any]:  # fmt: skip
+def train_grpo(
+    params,
+    root: Path,
+    *,
+    queries_dir: Path | None = None,
+    model_dir: Path | None = None,
+    out_dir: Path | None = None,
+    plots_dir: Path | None = None,
+    work_dir: Path | None = None,
+    tracking_uri: str | None = None,
+    artifact_uri: str | None = None,
+    params_file: Path | None = None,
+) -> dict[str, Any]:
     """Run GRPO; write `out_dir` (adapter, pointer, trainer_state.json, mlflow_run.json) and curves."""
     from medvie.env import mlflow_uris
 
@@ -141,8 +166,17 @@ def train_grpo(params, root: Path, *, queries_dir: Path | None = None, model_dir
             client.set_tag(run_id, key, value)
         if resume_from:
             client.set_tag(run_id, "resumed_from", Path(resume_from).name)
-        summary = _fit(params, args, funcs, dataset, model_dir, out_dir, plots_dir, resume_from,
-                       callbacks=[mlflow_callback(client, run_id)])  # fmt: skip
+        summary = _fit(
+            params,
+            args,
+            funcs,
+            dataset,
+            model_dir,
+            out_dir,
+            plots_dir,
+            resume_from,
+            callbacks=[mlflow_callback(client, run_id)],
+        )
         run_info = {"run_id": run_id, "experiment_id": exp_id, "tracking_uri": tracking_uri}
         write_json(out_dir / "mlflow_run.json", run_info)
         _log_artifacts(client, run_id, out_dir, plots_dir, params_file or root / "params.yaml", summary)
@@ -155,15 +189,29 @@ def train_grpo(params, root: Path, *, queries_dir: Path | None = None, model_dir
         client.set_terminated(run_id, status)
 
 
-def _fit(params, args, funcs, dataset, model_dir: Path, out_dir: Path, plots_dir: Path, resume_from: str | None,
-         callbacks) -> dict[str, Any]:  # fmt: skip
+def _fit(
+    params,
+    args,
+    funcs,
+    dataset,
+    model_dir: Path,
+    out_dir: Path,
+    plots_dir: Path,
+    resume_from: str | None,
+    callbacks,
+) -> dict[str, Any]:
     from trl import GRPOTrainer
 
     from medvie.modeling.loading import load
 
-    model, processor = load(str(model_dir), device="cpu", dtype=_model_dtype(params),
-                            attn_implementation=params.model.attn_implementation,
-                            min_pixels=params.model.min_pixels, max_pixels=params.model.max_pixels)  # fmt: skip
+    model, processor = load(
+        str(model_dir),
+        device="cpu",
+        dtype=_model_dtype(params),
+        attn_implementation=params.model.attn_implementation,
+        min_pixels=params.model.min_pixels,
+        max_pixels=params.model.max_pixels,
+    )
     model.train()
     processor.tokenizer.padding_side = "left"
     trainer = GRPOTrainer(
@@ -207,7 +255,9 @@ def _fit(params, args, funcs, dataset, model_dir: Path, out_dir: Path, plots_dir
     return summary
 
 
-def _log_artifacts(client, run_id: str, out_dir: Path, plots_dir: Path, params_file: Path, summary: dict) -> None:
+def _log_artifacts(
+    client, run_id: str, out_dir: Path, plots_dir: Path, params_file: Path, summary: dict
+) -> None:
     if (out_dir / "adapter").is_dir():
         client.log_artifacts(run_id, str(out_dir / "adapter"), "adapter")
     for name in ("trainer_state.json", "train_summary.json", "medvie_model.json"):

@@ -30,7 +30,9 @@ def extraction_target(truth: Any, thinking: bool, think_text: str) -> str:
     import json
 
     answer = truth if isinstance(truth, str) else json.dumps(truth, ensure_ascii=False)
-    return f"<think>{think_text}</think><answer>{answer}</answer>" if thinking else f"<answer>{answer}</answer>"
+    return (
+        f"<think>{think_text}</think><answer>{answer}</answer>" if thinking else f"<answer>{answer}</answer>"
+    )
 
 
 def transcription_target(text_layer: list[dict], max_chars: int) -> str:
@@ -59,27 +61,53 @@ def _text_layers(records_file: Path) -> dict[str, tuple[str, list[dict]]]:
     return out
 
 
-def build_examples(queries_file: Path, records_file: Path, cfg: WarmstartConfig) -> tuple[list[dict], dict[str, int]]:
+def build_examples(
+    queries_file: Path, records_file: Path, cfg: WarmstartConfig
+) -> tuple[list[dict], dict[str, int]]:
     """Prompt-completion examples (image as a path) mixing extraction and transcription; and their counts."""
     queries = read_jsonl(queries_file)
     rng = random.Random(cfg.seed)
     extraction = []
     for q in queries:
-        extraction.append({
-            "prompt": q["prompt"],
-            "completion": [{"role": "assistant", "content": [
-                {"type": "text", "text": extraction_target(q["truth"], bool(q.get("thinking", True)), cfg.think_text)}]}],
-            "image": str((queries_file.parent / q["image"]).resolve()),
-        })  # fmt: skip
+        extraction.append(
+            {
+                "prompt": q["prompt"],
+                "completion": [
+                    {
+                        "role": "assistant",
+                        "content": [
+                            {
+                                "type": "text",
+                                "text": extraction_target(
+                                    q["truth"], bool(q.get("thinking", True)), cfg.think_text
+                                ),
+                            }
+                        ],
+                    }
+                ],
+                "image": str((queries_file.parent / q["image"]).resolve()),
+            }
+        )
     layers = _text_layers(records_file)
     wanted = {q.get("record_id") for q in queries}
     pool = [layers[r] for r in sorted(wanted) if r in layers]
-    transcription = [{
-        "prompt": [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": TRANSCRIBE_PROMPT}]}],
-        "completion": [{"role": "assistant", "content": [
-            {"type": "text", "text": transcription_target(layer, cfg.transcription_max_chars)}]}],
-        "image": image,
-    } for image, layer in pool]  # fmt: skip
+    transcription = [
+        {
+            "prompt": [
+                {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": TRANSCRIBE_PROMPT}]}
+            ],
+            "completion": [
+                {
+                    "role": "assistant",
+                    "content": [
+                        {"type": "text", "text": transcription_target(layer, cfg.transcription_max_chars)}
+                    ],
+                }
+            ],
+            "image": image,
+        }
+        for image, layer in pool
+    ]
     share = cfg.transcription_share
     if share > 0 and not transcription:
         raise DataError(
@@ -102,8 +130,16 @@ def build_examples(queries_file: Path, records_file: Path, cfg: WarmstartConfig)
     return examples, counts
 
 
-def run_warmstart(cfg: WarmstartConfig, model_cfg, *, base_dir: Path, queries_dir: Path, records_file: Path,
-                  out_dir: Path, work_dir: Path) -> dict[str, Any]:  # fmt: skip
+def run_warmstart(
+    cfg: WarmstartConfig,
+    model_cfg,
+    *,
+    base_dir: Path,
+    queries_dir: Path,
+    records_file: Path,
+    out_dir: Path,
+    work_dir: Path,
+) -> dict[str, Any]:
     """SFT `base_dir` → full checkpoint in `out_dir`; or, when disabled, a pointer to the base."""
     if not base_dir.exists():
         raise DataError(f"{base_dir}: base model not found; run the model stage first (dvc repro model)")
@@ -121,8 +157,13 @@ def run_warmstart(cfg: WarmstartConfig, model_cfg, *, base_dir: Path, queries_di
     with atomic_dir(out_dir) as tmp:
         model.save_pretrained(str(tmp))
         processor.save_pretrained(str(tmp))
-        summary = {"enabled": True, "examples": counts, "steps": cfg.steps,
-                   "transcription_share": cfg.transcription_share, "loss": log}  # fmt: skip
+        summary = {
+            "enabled": True,
+            "examples": counts,
+            "steps": cfg.steps,
+            "transcription_share": cfg.transcription_share,
+            "loss": log,
+        }
         write_json(tmp / "warmstart.json", summary)
     return summary
 
@@ -133,9 +174,14 @@ def _sft(cfg: WarmstartConfig, model_cfg, base_dir: Path, examples: list[dict], 
 
     from medvie.modeling.loading import load
 
-    model, processor = load(str(base_dir), device="cpu", dtype="bfloat16" if cfg.bf16 else "float32",
-                            attn_implementation=model_cfg.attn_implementation,
-                            min_pixels=model_cfg.min_pixels, max_pixels=model_cfg.max_pixels)  # fmt: skip
+    model, processor = load(
+        str(base_dir),
+        device="cpu",
+        dtype="bfloat16" if cfg.bf16 else "float32",
+        attn_implementation=model_cfg.attn_implementation,
+        min_pixels=model_cfg.min_pixels,
+        max_pixels=model_cfg.max_pixels,
+    )
     model.train()
     ds = datasets.Dataset.from_list(examples).cast_column("image", datasets.Image())
     args = SFTConfig(
@@ -160,9 +206,15 @@ def _sft(cfg: WarmstartConfig, model_cfg, base_dir: Path, examples: list[dict], 
     if cfg.lora:
         from peft import LoraConfig
 
-        peft_config = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, task_type="CAUSAL_LM",
-                                 target_modules=r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj)")  # fmt: skip
-    trainer = SFTTrainer(model=model, args=args, train_dataset=ds, processing_class=processor, peft_config=peft_config)
+        peft_config = LoraConfig(
+            r=cfg.lora_r,
+            lora_alpha=cfg.lora_alpha,
+            task_type="CAUSAL_LM",
+            target_modules=r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj)",
+        )
+    trainer = SFTTrainer(
+        model=model, args=args, train_dataset=ds, processing_class=processor, peft_config=peft_config
+    )
     trainer.train()
     trained = trainer.model
     if cfg.lora:

@@ -19,8 +19,11 @@ def blocky_image(seed: int, size: tuple[int, int] = (96, 128)) -> Image.Image:
 
 
 def label(i: int) -> dict:
-    return {"Name": f"Patient {i}", "Age": str(20 + i % 60),
-            "Indicators": [{"Item Name": "WBC", "Result": f"{4 + i % 7}.1", "Unit": "10^9/L"}]}
+    return {
+        "Name": f"Patient {i}",
+        "Age": str(20 + i % 60),
+        "Indicators": [{"Item Name": "WBC", "Result": f"{4 + i % 7}.1", "Unit": "10^9/L"}],
+    }
 
 
 def write_source(root: Path, n: int, *, start: int = 0, extra_lines: list[str] = ()) -> list[dict]:
@@ -29,8 +32,14 @@ def write_source(root: Path, n: int, *, start: int = 0, extra_lines: list[str] =
     rows = []
     for i in range(start, start + n):
         blocky_image(i).save(root / "images" / f"r{i:03d}.jpg", quality=90)
-        rows.append({"id": f"r{i:03d}", "image": f"images/r{i:03d}.jpg", "label": label(i),
-                     "doc_type": DOC_TYPES[i % len(DOC_TYPES)]})
+        rows.append(
+            {
+                "id": f"r{i:03d}",
+                "image": f"images/r{i:03d}.jpg",
+                "label": label(i),
+                "doc_type": DOC_TYPES[i % len(DOC_TYPES)],
+            }
+        )
     lines = [json.dumps(r) for r in rows] + list(extra_lines)
     with (root / "labels.jsonl").open("a", encoding="utf-8") as fh:
         fh.write("\n".join(lines) + "\n")
@@ -47,5 +56,6 @@ def data_helpers():
     """The helpers above (test modules cannot import conftest under --import-mode=importlib)."""
     from types import SimpleNamespace
 
-    return SimpleNamespace(blocky_image=blocky_image, write_source=write_source, label=label,
-                           doc_types=DOC_TYPES)
+    return SimpleNamespace(
+        blocky_image=blocky_image, write_source=write_source, label=label, doc_types=DOC_TYPES
+    )

@@ -39,8 +39,11 @@ def test_dvc_repro_validate(tmp_path):
 
     env = {k: v for k, v in os.environ.items() if k not in ("MEDVIE_ROOT", "PYTHONPATH")}
     # dvc runs `python -m stages.x` through the shell: it must be this interpreter
-    env.update(PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
-               DVC_NO_ANALYTICS="1", OMP_NUM_THREADS="1")
+    env.update(
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+        DVC_NO_ANALYTICS="1",
+        OMP_NUM_THREADS="1",
+    )
 
     def sh(*cmd: str) -> subprocess.CompletedProcess:
         return subprocess.run(cmd, cwd=proj, env=env, capture_output=True, text=True, timeout=300)

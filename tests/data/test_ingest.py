@@ -62,7 +62,9 @@ def _broken_folder(source: Path, h) -> dict[str, str]:
     with (source / "labels.jsonl").open("a") as fh:
         fh.write("\n".join(lines) + "\n")
     expected = {rid: code for rid, (_, code) in bad.items()}
-    expected.update({"listlabel": "invalid_record", "emptylabel": "invalid_record", "noimage": "invalid_record"})
+    expected.update(
+        {"listlabel": "invalid_record", "emptylabel": "invalid_record", "noimage": "invalid_record"}
+    )
     return expected
 
 
@@ -94,14 +96,19 @@ def test_too_many_rejects_fail_in_one_line_and_keep_previous_output(tmp_path, so
     ingest(source, out, DataConfig())
     before = (out / "records.jsonl").read_bytes()
 
-    lines = "\n".join(json.dumps({"id": f"gone{i}", "image": f"images/gone{i}.png", "label": {"A": "b"}})
-                      for i in range(3))
+    lines = "\n".join(
+        json.dumps({"id": f"gone{i}", "image": f"images/gone{i}.png", "label": {"A": "b"}}) for i in range(3)
+    )
     with (source / "labels.jsonl").open("a") as fh:
         fh.write(lines + "\n")
     env = {k: v for k, v in os.environ.items() if k != "MEDVIE_ROOT"}
     proc = subprocess.run(
         [sys.executable, "-m", "medvie", "ingest", "--source", str(source), "--out", str(out)],
-        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
     )
     assert proc.returncode == 2
     err = proc.stderr.strip()
@@ -121,7 +128,9 @@ def test_exif_orientation_is_applied(tmp_path, source):
     exif = Image.Exif()
     exif[0x0112] = 6  # display rotated 90 degrees clockwise
     im.save(source / "images" / "photo.jpg", exif=exif, quality=95)
-    (source / "labels.jsonl").write_text(json.dumps({"id": "p", "image": "images/photo.jpg", "label": {"A": "b"}}))
+    (source / "labels.jsonl").write_text(
+        json.dumps({"id": "p", "image": "images/photo.jpg", "label": {"A": "b"}})
+    )
     out = tmp_path / "out"
     ingest(source, out, DataConfig())
     [rec] = load_records(out)
@@ -138,7 +147,8 @@ def test_long_side_is_bounded_and_text_boxes_follow(tmp_path, source, data_helpe
     data_helpers.blocky_image(5, (400, 200)).save(source / "images" / "wide.png")
     meta = {"width": 400, "height": 200, "text_layer": [{"text": "x", "box": [100, 50, 200, 100]}]}
     (source / "labels.jsonl").write_text(
-        json.dumps({"id": "w", "image": "images/wide.png", "label": {"A": "b"}, "meta": meta}))
+        json.dumps({"id": "w", "image": "images/wide.png", "label": {"A": "b"}, "meta": meta})
+    )
     out = tmp_path / "out"
     ingest(source, out, DataConfig(max_image_side=100))
     [rec] = load_records(out)

@@ -32,8 +32,11 @@ def test_near_duplicate_pairs_match_brute_force():
     flips = np.uint64(1) << rng.integers(0, 64, 40).astype(np.uint64)
     hashes = np.concatenate([base, base ^ flips, rng.integers(0, 2**63, 600, dtype=np.uint64)])
     got = {tuple(p) for p in near_duplicate_pairs(hashes, 3).tolist()}
-    want = {(i, j) for i, j in combinations(range(len(hashes)), 2)
-            if bin(int(hashes[i]) ^ int(hashes[j])).count("1") <= 3}
+    want = {
+        (i, j)
+        for i, j in combinations(range(len(hashes)), 2)
+        if bin(int(hashes[i]) ^ int(hashes[j])).count("1") <= 3
+    }
     assert got == want and len(want) >= 40
 
 

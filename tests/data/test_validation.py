@@ -82,10 +82,14 @@ def test_label_structure_and_schema_keys(clean, tmp_path):
         return rows
 
     schema = tmp_path / "schema.json"
-    schema.write_text(json.dumps({"keys": [{"key": k} for k in ("Name", "Age", "Indicators", "Item Name",
-                                                               "Result", "Unit")]}))
-    report = validate_records(_planted(clean, tmp_path, plant), ValidateConfig(), SplitConfig(),
-                              schema_path=schema)
+    schema.write_text(
+        json.dumps(
+            {"keys": [{"key": k} for k in ("Name", "Age", "Indicators", "Item Name", "Result", "Unit")]}
+        )
+    )
+    report = validate_records(
+        _planted(clean, tmp_path, plant), ValidateConfig(), SplitConfig(), schema_path=schema
+    )
     assert {"label_leaves_are_strings", "indicators_are_objects"} <= set(report["failed_critical"])
     assert "label_keys_in_schema" in report["failed_warning"] and report["schema_checked"]
 
@@ -97,7 +101,11 @@ def test_label_structure_and_schema_keys(clean, tmp_path):
 def test_label_structure_unit():
     good = {"Name": "a", "Indicators": [{"Item Name": "WBC", "Result": "4"}]}
     assert label_structure(good, {"Name", "Indicators", "Item Name", "Result"}) == {
-        "label_keys": 2, "label_leaves_strings": True, "indicators_ok": True, "unknown_keys": 0}
+        "label_keys": 2,
+        "label_leaves_strings": True,
+        "indicators_ok": True,
+        "unknown_keys": 0,
+    }
     assert label_structure({"Indicators": ["x"]}, None)["indicators_ok"] is False
     assert label_structure({"Indicators": [{"Result": 4}]}, None)["label_leaves_strings"] is False
 

@@ -18,8 +18,15 @@ synth = pytest.importorskip("medvie.data.synth")
 
 @pytest.fixture(scope="module")
 def reports():
-    return [synth.render_report(seed, "tiny", lang, dt)
-            for seed, lang, dt in [(1, "en", "cbc"), (2, "zh", "biochemistry"), (3, "en", "imaging"), (4, "zh", "lipid")]]
+    return [
+        synth.render_report(seed, "tiny", lang, dt)
+        for seed, lang, dt in [
+            (1, "en", "cbc"),
+            (2, "zh", "biochemistry"),
+            (3, "en", "imaging"),
+            (4, "zh", "lipid"),
+        ]
+    ]
 
 
 def test_ocr_baseline_reads_header_fields_and_table_rows(reports):
@@ -54,14 +61,34 @@ def _write_case(root: Path, reports) -> list[dict]:
     for i, rep in enumerate(reports[:2]):
         rid = f"r{i}"
         rep.image.save(root / "data" / "ingested" / "images" / f"{rid}.png")
-        records.append({"id": rid, "image": f"images/{rid}.png", "label": rep.label, "doc_type": rep.doc_type,
-                        "meta": rep.meta, "split": "test", "sha256": f"{i:064x}"})
+        records.append(
+            {
+                "id": rid,
+                "image": f"images/{rid}.png",
+                "label": rep.label,
+                "doc_type": rep.doc_type,
+                "meta": rep.meta,
+                "split": "test",
+                "sha256": f"{i:064x}",
+            }
+        )
         for strategy, keys in (("subset", ["Name"]), ("all", list(rep.label))):
             truth = {k: rep.label[k] for k in keys}
-            queries.append({"id": f"{rid}-{strategy}", "record_id": rid, "image": f"../ingested/images/{rid}.png",
-                            "prompt": [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "x"}]}],
-                            "truth": json.dumps(truth, ensure_ascii=False), "keys": keys, "thinking": True,
-                            "doc_type": rep.doc_type, "strategy": strategy})
+            queries.append(
+                {
+                    "id": f"{rid}-{strategy}",
+                    "record_id": rid,
+                    "image": f"../ingested/images/{rid}.png",
+                    "prompt": [
+                        {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "x"}]}
+                    ],
+                    "truth": json.dumps(truth, ensure_ascii=False),
+                    "keys": keys,
+                    "thinking": True,
+                    "doc_type": rep.doc_type,
+                    "strategy": strategy,
+                }
+            )
     write_jsonl(root / "data" / "ingested" / "records.jsonl", records)
     write_jsonl(root / "data" / "queries" / "test.jsonl", queries)
     return queries
@@ -75,13 +102,17 @@ def test_evaluate_writes_metrics_plots_report_predictions_and_mlflow(tmp_path, r
     monkeypatch.setenv("MEDVIE_ROOT", str(tmp_path))
 
     def perfect(rows):  # a fake model: reads the truth, answers in the trained format
-        return [f"<think>ok</think><answer>{json.dumps(r['truth'], ensure_ascii=False)}</answer>" for r in rows]
+        return [
+            f"<think>ok</think><answer>{json.dumps(r['truth'], ensure_ascii=False)}</answer>" for r in rows
+        ]
 
     def broken(rows):
         return ["no json here"] * len(rows)
 
     cfg = EvaluateConfig(models=["grpo"], thumb_side=64, worst_cases=2)
-    predictors = build_predictors(cfg.model_copy(update={"models": []}), tmp_path, SCHEMA)  # ocr_baseline only
+    predictors = build_predictors(
+        cfg.model_copy(update={"models": []}), tmp_path, SCHEMA
+    )  # ocr_baseline only
     body = run_evaluate(cfg, tmp_path, predictors={"grpo": perfect, "base": broken, **predictors})
 
     saved = json.loads((tmp_path / "metrics" / "eval.json").read_text())
@@ -89,7 +120,9 @@ def test_evaluate_writes_metrics_plots_report_predictions_and_mlflow(tmp_path, r
     for model in body.values():
         assert {"f1", "precision", "recall", "ted_accuracy", "json_valid_rate", "n"} <= set(model)
         assert set(model["by_strategy"]) == {"subset", "all"}
-        assert all(isinstance(v, (int, float)) for k, v in model.items() if k not in ("by_strategy", "per_doc_type"))
+        assert all(
+            isinstance(v, (int, float)) for k, v in model.items() if k not in ("by_strategy", "per_doc_type")
+        )
     assert body["grpo"]["f1"] == pytest.approx(1.0) and body["base"]["f1"] == pytest.approx(0.0)
     assert body["base"]["json_valid_rate"] == 0.0 and body["grpo"]["n"] == len(queries)
     assert 0.0 < body["ocr_baseline"]["f1"] <= 1.0
@@ -101,7 +134,10 @@ def test_evaluate_writes_metrics_plots_report_predictions_and_mlflow(tmp_path, r
     with (tmp_path / "plots" / "eval" / "precision_recall.csv").open() as fh:
         assert {r["model"] for r in csv.DictReader(fh)} == {"grpo", "base", "ocr_baseline"}
 
-    preds = [json.loads(line) for line in (tmp_path / "reports" / "predictions" / "base.jsonl").read_text().splitlines()]
+    preds = [
+        json.loads(line)
+        for line in (tmp_path / "reports" / "predictions" / "base.jsonl").read_text().splitlines()
+    ]
     assert [p["id"] for p in preds] == [q["id"] for q in queries] and preds[0]["prediction"] == "no json here"
     report = (tmp_path / "reports" / "eval.md").read_text()
     assert "## Worst cases: base" in report and "Keys asked: Name" in report

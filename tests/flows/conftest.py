@@ -22,7 +22,7 @@ import yaml
 # Prefect reads its settings once, at import: keep its home out of the project and the user's home.
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="medvie-prefect-home-"))
 
-STEP = textwrap.dedent('''
+STEP = textwrap.dedent("""
     import json, os, pathlib, sys, yaml
     p = yaml.safe_load(open("params.yaml"))
     stage, alpha = sys.argv[1], p["reward"]["alpha"]
@@ -57,25 +57,47 @@ STEP = textwrap.dedent('''
                   open("metrics/eval.json", "w"))
     elif stage == "register":
         pathlib.Path("registered.json").write_text(json.dumps({"alpha": alpha}))
-''')
+""")
 
 
 def dvc_yaml(python: str) -> dict:
     cmd = f"{python} step.py"
     # deliberately not in DAG order: the flow must follow the DAG, not the file
-    return {"stages": {
-        "evaluate": {"cmd": f"{cmd} evaluate", "deps": ["models/grpo", "step.py"],
-                     "params": ["reward.alpha"], "metrics": [{"metrics/eval.json": {"cache": False}}]},
-        "register": {"cmd": f"{cmd} register", "deps": ["metrics/eval.json"], "outs": ["registered.json"]},
-        "prepare": {"cmd": f"{cmd} prepare", "deps": ["source", "step.py"], "params": ["fail"],
-                    "outs": ["prepared.txt"]},
-        "train": {"cmd": f"{cmd} train", "deps": ["prepared.txt", "step.py"], "params": ["fail", "reward.alpha"],
-                  "outs": ["models/grpo"]},
-    }}
+    return {
+        "stages": {
+            "evaluate": {
+                "cmd": f"{cmd} evaluate",
+                "deps": ["models/grpo", "step.py"],
+                "params": ["reward.alpha"],
+                "metrics": [{"metrics/eval.json": {"cache": False}}],
+            },
+            "register": {
+                "cmd": f"{cmd} register",
+                "deps": ["metrics/eval.json"],
+                "outs": ["registered.json"],
+            },
+            "prepare": {
+                "cmd": f"{cmd} prepare",
+                "deps": ["source", "step.py"],
+                "params": ["fail"],
+                "outs": ["prepared.txt"],
+            },
+            "train": {
+                "cmd": f"{cmd} train",
+                "deps": ["prepared.txt", "step.py"],
+                "params": ["fail", "reward.alpha"],
+                "outs": ["models/grpo"],
+            },
+        }
+    }
 
 
-GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.com",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.com",
+}
 
 
 def sh(cwd: Path, *cmd: str) -> str:
@@ -108,8 +130,9 @@ def fake_template(tmp_path_factory) -> Path:
     (root / "source").mkdir(parents=True)
     (root / "source" / "labels.jsonl").write_text('{"id": "r1"}\n')
     (root / "step.py").write_text(STEP)
-    (root / "params.yaml").write_text(yaml.safe_dump({"reward": {"alpha": 0.5}, "fail": "none",
-                                                      "register": {"name": "fake-model"}}))
+    (root / "params.yaml").write_text(
+        yaml.safe_dump({"reward": {"alpha": 0.5}, "fail": "none", "register": {"name": "fake-model"}})
+    )
     (root / "dvc.yaml").write_text(yaml.safe_dump(dvc_yaml(sys.executable), sort_keys=False))
     sh(root, "git", "init", "-q")
     sh(root, sys.executable, "-m", "dvc", "init", "-q")
@@ -152,8 +175,9 @@ def prefect_api():
 @pytest.fixture
 def fake_registry(monkeypatch, mlflow_store):
     """medvie.registry's contract, faked: calls recorded, aliases really moved in MLflow."""
-    import medvie.registry as registry
     from mlflow import MlflowClient
+
+    import medvie.registry as registry
 
     calls: list[tuple] = []
 

@@ -12,9 +12,15 @@ from pathlib import Path
 from flows.deploy import NIGHTLY_CRON, WEEKLY_CRON, stop, wait_healthy
 
 REPO = Path(__file__).resolve().parents[2]
-EXPECTED = {"medvie-retrain/nightly": NIGHTLY_CRON, "medvie-sweep/weekly": WEEKLY_CRON,
-            "medvie-pipeline/manual": None, "medvie-gate/manual": None, "medvie-promote/manual": None,
-            "medvie-rollback/manual": None, "medvie-healthcheck/healthcheck": None}
+EXPECTED = {
+    "medvie-retrain/nightly": NIGHTLY_CRON,
+    "medvie-sweep/weekly": WEEKLY_CRON,
+    "medvie-pipeline/manual": None,
+    "medvie-gate/manual": None,
+    "medvie-promote/manual": None,
+    "medvie-rollback/manual": None,
+    "medvie-healthcheck/healthcheck": None,
+}
 
 
 def free_port() -> int:
@@ -34,9 +40,15 @@ def test_serve_registers_scheduled_deployments_and_runs_one(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     env["PREFECT_HOME"] = str(tmp_path / "prefect-home")
     log = (tmp_path / "serve.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "flows.deploy", "serve", "--port", str(port), "--no-ui"],
-                            cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flows.deploy", "serve", "--port", str(port), "--no-ui"],
+        cwd=REPO,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         wait_healthy(api, timeout=90, proc=proc)
         with temporary_settings(updates={PREFECT_API_URL: api}), get_client(sync_client=True) as client:
@@ -55,8 +67,9 @@ def test_serve_registers_scheduled_deployments_and_runs_one(tmp_path):
                 crons = [s.schedule.cron for s in found[name].schedules]
                 assert crons == ([cron] if cron else []), name
 
-            run = run_deployment("medvie-healthcheck/healthcheck", client=None, timeout=90, poll_interval=1,
-                                 as_subflow=False)
+            run = run_deployment(
+                "medvie-healthcheck/healthcheck", client=None, timeout=90, poll_interval=1, as_subflow=False
+            )
             assert run.state.is_completed(), (run.state, (tmp_path / "serve.log").read_text()[-2000:])
     finally:
         stop(proc)

@@ -6,9 +6,8 @@ import pytest
 from prefect.client.orchestration import get_client
 
 from flows.deploy import retrain
-from medvie.errors import MedvieError
-
 from flows.pipeline import pipeline, select_stages
+from medvie.errors import MedvieError
 
 pytestmark = pytest.mark.usefixtures("prefect_api", "mlflow_store")
 
@@ -18,8 +17,14 @@ def artifacts_of(flow_run_id) -> dict[str, str]:
 
     Raw REST: this client's read_artifacts sends nulls the server's filter schema rejects (422).
     """
-    body = {"artifacts": {"flow_run_id": {"any_": [str(flow_run_id)]}}, "flow_runs": {}, "task_runs": {},
-            "limit": 50, "offset": 0, "sort": "CREATED_DESC"}
+    body = {
+        "artifacts": {"flow_run_id": {"any_": [str(flow_run_id)]}},
+        "flow_runs": {},
+        "task_runs": {},
+        "limit": 50,
+        "offset": 0,
+        "sort": "CREATED_DESC",
+    }
     with get_client(sync_client=True) as client:
         response = client.request("POST", "/artifacts/filter", json=body)
     response.raise_for_status()
@@ -67,7 +72,9 @@ def test_failing_stage_fails_the_flow_with_its_own_line_and_is_not_retried(fake)
 
 def test_transient_failure_is_retried(fake):
     fake.set_params(fail="flaky")
-    state = pipeline(root=str(fake.root), until="prepare", retries=1, retry_delay_seconds=0, return_state=True)
+    state = pipeline(
+        root=str(fake.root), until="prepare", retries=1, retry_delay_seconds=0, return_state=True
+    )
     assert state.is_completed(), state.message
     assert state.result()["stages"] == ["prepare"]
     assert fake.calls() == ["prepare", "prepare"]

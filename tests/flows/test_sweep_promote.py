@@ -15,8 +15,12 @@ pytestmark = pytest.mark.usefixtures("prefect_api", "mlflow_store")
 
 
 def test_sweep_runs_each_config_as_an_experiment_and_promotes_the_best(fake, fake_registry):
-    spec = {"until": "evaluate", "metric": "grpo.f1", "report": ["grpo.precision"],
-            "grid": {"reward.alpha": [0.3, 0.7]}}
+    spec = {
+        "until": "evaluate",
+        "metric": "grpo.f1",
+        "report": ["grpo.precision"],
+        "grid": {"reward.alpha": [0.3, 0.7]},
+    }
     (fake.root / "configs" / "sweeps").mkdir(parents=True)
     (fake.root / "configs" / "sweeps" / "test.yaml").write_text(yaml.safe_dump(spec))
     result = sweep(config="configs/sweeps/test.yaml", name="t1", root=str(fake.root))
@@ -26,11 +30,18 @@ def test_sweep_runs_each_config_as_an_experiment_and_promotes_the_best(fake, fak
     assert rows["t1-2"]["score"] == pytest.approx(1.0)
     assert result["best"]["name"] == "t1-2"
     # each config trained and evaluated; the best was re-run only up to `register`, from DVC's run cache
-    assert [ln for ln in fake.lines() if ln.startswith(("train", "register"))] == \
-        ["train alpha=0.3", "train alpha=0.7", "register alpha=0.7"]
+    assert [ln for ln in fake.lines() if ln.startswith(("train", "register"))] == [
+        "train alpha=0.3",
+        "train alpha=0.7",
+        "register alpha=0.7",
+    ]
     assert [c[0] for c in fake_registry] == ["gate"] and "t1: best config" in fake_registry[0][4]
-    assert subprocess.run(["git", "status", "--porcelain"], cwd=fake.root, capture_output=True,
-                          text=True).stdout.strip() == "?? configs/"  # the workspace stayed clean
+    assert (
+        subprocess.run(
+            ["git", "status", "--porcelain"], cwd=fake.root, capture_output=True, text=True
+        ).stdout.strip()
+        == "?? configs/"
+    )  # the workspace stayed clean
 
     table = result["table"]
     assert "| experiment | reward.alpha | grpo.f1 | grpo.precision | mlflow run | best |" in table
@@ -72,9 +83,22 @@ def test_promotion_and_rollback_are_recorded_in_mlflow(fake, fake_registry):
     assert [c[0] for c in fake_registry] == ["promote", "rollback"]
 
     exp = client.get_experiment_by_name(AUDIT_EXPERIMENT)
-    runs = client.search_runs([exp.experiment_id], filter_string="tags.`medvie.registry.model` = 'fake-model'",
-                              order_by=["attributes.start_time ASC"])
-    events = [(r.data.params["action"], r.data.params["from_version"], r.data.params["to_version"],
-               r.data.params["reason"]) for r in runs]
-    assert events[-2:] == [("promote", "1", "2", "better on new scans"), ("rollback", "2", "1", "regression reported")]
+    runs = client.search_runs(
+        [exp.experiment_id],
+        filter_string="tags.`medvie.registry.model` = 'fake-model'",
+        order_by=["attributes.start_time ASC"],
+    )
+    events = [
+        (
+            r.data.params["action"],
+            r.data.params["from_version"],
+            r.data.params["to_version"],
+            r.data.params["reason"],
+        )
+        for r in runs
+    ]
+    assert events[-2:] == [
+        ("promote", "1", "2", "better on new scans"),
+        ("rollback", "2", "1", "regression reported"),
+    ]
     assert all(r.data.params["when"] for r in runs)

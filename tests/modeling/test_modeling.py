@@ -10,8 +10,17 @@ torch = pytest.importorskip("torch")
 from medvie.errors import ConfigError  # noqa: E402
 from medvie.modeling.tiny import TinySpec, build_tiny, build_tokenizer, save_tiny  # noqa: E402
 
-SPEC = TinySpec(hidden=32, layers=1, heads=2, kv_heads=1, intermediate=64, vision_hidden=32, vision_depth=1,
-                vision_heads=1, vision_intermediate=64)  # fmt: skip
+SPEC = TinySpec(
+    hidden=32,
+    layers=1,
+    heads=2,
+    kv_heads=1,
+    intermediate=64,
+    vision_hidden=32,
+    vision_depth=1,
+    vision_heads=1,
+    vision_intermediate=64,
+)
 
 
 def _page(w=448, h=300, text="WBC 11.2"):
@@ -55,22 +64,38 @@ def test_load_and_generate_batch_with_lora_pointer(tiny_dir, tmp_path):
     from medvie.modeling import generate, load
 
     base, _ = load(str(tiny_dir))
-    peft_model = get_peft_model(base, LoraConfig(r=2, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+    peft_model = get_peft_model(
+        base, LoraConfig(r=2, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    )
     (tmp_path / "m").mkdir()
     peft_model.save_pretrained(tmp_path / "m" / "adapter")
-    (tmp_path / "m" / "medvie_model.json").write_text(json.dumps({"base": str(tiny_dir), "adapter": "adapter"}))
+    (tmp_path / "m" / "medvie_model.json").write_text(
+        json.dumps({"base": str(tiny_dir), "adapter": "adapter"})
+    )
 
     model, processor = load(str(tmp_path / "m"))
     assert not hasattr(model, "peft_config")  # merged
     plain, _ = load(str(tiny_dir))
-    diff = [(a - b).abs().max().item() for (n, a), (_, b) in zip(model.named_parameters(), plain.named_parameters())]
+    diff = [
+        (a - b).abs().max().item()
+        for (n, a), (_, b) in zip(model.named_parameters(), plain.named_parameters())
+    ]
     assert max(diff) > 0  # the adapter changed the weights
-    outs = generate(model, processor, [_page(), _page(400, 220, "Na 140")], [_prompt(), _prompt("Name?")],
-                    max_new_tokens=6, batch_size=2)  # fmt: skip
+    outs = generate(
+        model,
+        processor,
+        [_page(), _page(400, 220, "Na 140")],
+        [_prompt(), _prompt("Name?")],
+        max_new_tokens=6,
+        batch_size=2,
+    )
     assert len(outs) == 2 and all(isinstance(o, str) for o in outs)
     assert not any("<|im_end|>" in o or "<|endoftext|>" in o for o in outs)
     # left padding: the same sample alone decodes to the same greedy string
-    assert generate(model, processor, [_page(400, 220, "Na 140")], [_prompt("Name?")], max_new_tokens=6) == outs[1:]
+    assert (
+        generate(model, processor, [_page(400, 220, "Na 140")], [_prompt("Name?")], max_new_tokens=6)
+        == outs[1:]
+    )
 
 
 def test_missing_hub_model_is_a_one_line_fix(monkeypatch, tmp_path):
@@ -86,7 +111,7 @@ def test_qwen_vocab_tokenizer_round_trips():
     assert len(tok) == 151665
     assert tok.convert_tokens_to_ids("<|image_pad|>") == 151655
     assert tok.convert_tokens_to_ids("<|im_end|>") == 151645
-    text = "Name: 李伟 WBC 11.2 10^9/L <think>ok</think><answer>{\"Age\": \"45\"}</answer>"
+    text = 'Name: 李伟 WBC 11.2 10^9/L <think>ok</think><answer>{"Age": "45"}</answer>'
     ids = tok(text)["input_ids"]
     assert tok.decode(ids) == text
     assert [tok.decode([i]) for i in tok("2025")["input_ids"]] == ["2", "0", "2", "5"]

@@ -31,8 +31,11 @@ def fake_render(seed, language):
         draw.text((12, y), text, fill="black")
         x0, y0, x1, y1 = draw.textbbox((12, y), text)
         layer.append({"text": text, "box": [x0, y0, x1, y1]})
-    label = {"Name": name, "Age": age,
-             "Indicators": [{"Item Name": "WBC", "Result": f"{seed % 13}.{seed % 10}", "Unit": "10^9/L"}]}
+    label = {
+        "Name": name,
+        "Age": age,
+        "Indicators": [{"Item Name": "WBC", "Result": f"{seed % 13}.{seed % 10}", "Unit": "10^9/L"}],
+    }
     return FakeReport(img, label, "cbc", {"text_layer": layer})
 
 
@@ -46,11 +49,33 @@ def test_crop_is_whole_cells_and_rows_join():
 
 
 def test_pretrain_resumes_and_exports(tmp_path):
-    spec = TinySpec(hidden=32, layers=1, heads=2, kv_heads=1, intermediate=64, vision_hidden=32, vision_depth=1,
-                    vision_heads=1, vision_intermediate=64)  # fmt: skip
-    cfg = PretrainConfig(out_dir=str(tmp_path / "out"), work_dir=str(tmp_path / "work"), spec=spec, vocab_size=300,
-                         corpus_pages=5, batch_size=2, pool_size=4, max_steps=3, checkpoint_steps=2,
-                         checkpoint_minutes=60, eval_pages=2, eval_lines=2, max_target_tokens=24, warmup_steps=2)  # fmt: skip
+    spec = TinySpec(
+        hidden=32,
+        layers=1,
+        heads=2,
+        kv_heads=1,
+        intermediate=64,
+        vision_hidden=32,
+        vision_depth=1,
+        vision_heads=1,
+        vision_intermediate=64,
+    )
+    cfg = PretrainConfig(
+        out_dir=str(tmp_path / "out"),
+        work_dir=str(tmp_path / "work"),
+        spec=spec,
+        vocab_size=300,
+        corpus_pages=5,
+        batch_size=2,
+        pool_size=4,
+        max_steps=3,
+        checkpoint_steps=2,
+        checkpoint_minutes=60,
+        eval_pages=2,
+        eval_lines=2,
+        max_target_tokens=24,
+        warmup_steps=2,
+    )
     logs = []
     first = pretrain(cfg, render=fake_render, log=logs.append)
     assert first["step"] == 3 and [h["step"] for h in first["history"]] == [2, 3]
@@ -85,7 +110,9 @@ def test_hinted_extraction_prompt_carries_the_page_text():
     from medvie.rewards.flatten import flatten
 
     values = [v for _, v in flatten(hinted["truth"]) if v]
-    assert all(str(v) in hinted["text"] for v in values)  # every asked value can be copied from the hint block
+    assert all(
+        str(v) in hinted["text"] for v in values
+    )  # every asked value can be copied from the hint block
 
 
 def test_pretrain_starts_from_an_exported_checkpoint(tmp_path):
@@ -93,18 +120,50 @@ def test_pretrain_starts_from_an_exported_checkpoint(tmp_path):
 
     from medvie.modeling import load
 
-    spec = TinySpec(hidden=32, layers=1, heads=2, kv_heads=1, intermediate=64, vision_hidden=32, vision_depth=1,
-                    vision_heads=1, vision_intermediate=64)  # fmt: skip
-    small = dict(vocab_size=300, corpus_pages=5, batch_size=2, pool_size=4, checkpoint_minutes=60, eval_pages=2,
-                 eval_lines=2, max_target_tokens=24, warmup_steps=2)  # fmt: skip
-    pretrain(PretrainConfig(out_dir=str(tmp_path / "a"), work_dir=str(tmp_path / "wa"), spec=spec, max_steps=2,
-                            **small), render=fake_render, log=lambda s: None)  # fmt: skip
-    cfg = PretrainConfig(out_dir=str(tmp_path / "b"), work_dir=str(tmp_path / "wb"), max_steps=1, hints=1.0,
-                         mix={"extract": 1.0}, init_from=str(tmp_path / "a"), **small)  # fmt: skip
+    spec = TinySpec(
+        hidden=32,
+        layers=1,
+        heads=2,
+        kv_heads=1,
+        intermediate=64,
+        vision_hidden=32,
+        vision_depth=1,
+        vision_heads=1,
+        vision_intermediate=64,
+    )
+    small = dict(
+        vocab_size=300,
+        corpus_pages=5,
+        batch_size=2,
+        pool_size=4,
+        checkpoint_minutes=60,
+        eval_pages=2,
+        eval_lines=2,
+        max_target_tokens=24,
+        warmup_steps=2,
+    )
+    pretrain(
+        PretrainConfig(
+            out_dir=str(tmp_path / "a"), work_dir=str(tmp_path / "wa"), spec=spec, max_steps=2, **small
+        ),
+        render=fake_render,
+        log=lambda s: None,
+    )
+    cfg = PretrainConfig(
+        out_dir=str(tmp_path / "b"),
+        work_dir=str(tmp_path / "wb"),
+        max_steps=1,
+        hints=1.0,
+        mix={"extract": 1.0},
+        init_from=str(tmp_path / "a"),
+        **small,
+    )
     logs = []
     record = pretrain(cfg, render=fake_render, log=logs.append)
     assert any(line.startswith("initialised from") for line in logs)
-    assert record["step"] == 1 and record["spec"]["hidden"] == 32  # the spec comes from the checkpoint, not cfg
+    assert (
+        record["step"] == 1 and record["spec"]["hidden"] == 32
+    )  # the spec comes from the checkpoint, not cfg
     before, _ = load(str(tmp_path / "a"))
     after, _ = load(str(tmp_path / "b"))
     w0 = before.state_dict()["model.language_model.embed_tokens.weight"]
@@ -124,8 +183,17 @@ def test_copy_examples_are_text_only_and_batch_with_image_examples():
     rng = random.Random(1)
     copy = make_example(page, "copy", rng, 1, _schema())
     assert copy["image"] is None and copy["target"] in copy["text"] and "Age: 28" in copy["target"]
-    spec = TinySpec(hidden=32, layers=1, heads=2, kv_heads=1, intermediate=64, vision_hidden=32, vision_depth=1,
-                    vision_heads=1, vision_intermediate=64)  # fmt: skip
+    spec = TinySpec(
+        hidden=32,
+        layers=1,
+        heads=2,
+        kv_heads=1,
+        intermediate=64,
+        vision_hidden=32,
+        vision_depth=1,
+        vision_heads=1,
+        vision_intermediate=64,
+    )
     _, processor = build_tiny(build_tokenizer("bpe", [copy["text"], "Name Age WBC"], vocab_size=300), spec)
     batch = collate(processor, [copy, make_example(page, "extract", rng, 1, _schema(), hints=1.0)], 64)
     image_id = processor.tokenizer.convert_tokens_to_ids("<|image_pad|>")
@@ -148,11 +216,34 @@ def test_echo_examples_copy_random_vocabulary_text():
 
 
 def test_an_echo_only_mix_trains_on_echo_batches(tmp_path):
-    spec = TinySpec(hidden=32, layers=1, heads=2, kv_heads=1, intermediate=64, vision_hidden=32, vision_depth=1,
-                    vision_heads=1, vision_intermediate=64)  # fmt: skip
-    cfg = PretrainConfig(out_dir=str(tmp_path / "out"), work_dir=str(tmp_path / "work"), spec=spec, vocab_size=300,
-                         corpus_pages=5, batch_size=2, pool_size=4, max_steps=2, checkpoint_minutes=60, eval_pages=2,
-                         eval_lines=2, max_target_tokens=24, warmup_steps=2, mix={"echo": 1.0}, echo_batch_factor=2)  # fmt: skip
+    spec = TinySpec(
+        hidden=32,
+        layers=1,
+        heads=2,
+        kv_heads=1,
+        intermediate=64,
+        vision_hidden=32,
+        vision_depth=1,
+        vision_heads=1,
+        vision_intermediate=64,
+    )
+    cfg = PretrainConfig(
+        out_dir=str(tmp_path / "out"),
+        work_dir=str(tmp_path / "work"),
+        spec=spec,
+        vocab_size=300,
+        corpus_pages=5,
+        batch_size=2,
+        pool_size=4,
+        max_steps=2,
+        checkpoint_minutes=60,
+        eval_pages=2,
+        eval_lines=2,
+        max_target_tokens=24,
+        warmup_steps=2,
+        mix={"echo": 1.0},
+        echo_batch_factor=2,
+    )
     record = pretrain(cfg, render=fake_render, log=lambda s: None, command_args="--mix echo=1")
     assert record["step"] == 2 and record["runs"] == [{"step": 0, "args": "--mix echo=1"}]
     assert "--mix echo=1" in (tmp_path / "out" / "README.md").read_text()

@@ -103,7 +103,11 @@ def test_mixed_strategy_asks_all_keys_in_its_share_of_train_queries(ingested):
         assert everything["keys"] == [SCHEMA.spec(k).name("en") for k in SCHEMA.key_names]
     # the subset queries are those of the plain subset strategy with one query fewer
     plain = build_query_sets(
-        records, sel, cfg.model_copy(update={"strategy": "subset", "per_record": 3}), "out", schema_path=SCHEMA_FILE
+        records,
+        sel,
+        cfg.model_copy(update={"strategy": "subset", "per_record": 3}),
+        "out",
+        schema_path=SCHEMA_FILE,
     )["train"]
     assert [q for q in train if q["strategy"] == "subset"] == plain
 

@@ -20,7 +20,13 @@ mlflow = pytest.importorskip("mlflow")
 
 from medvie.errors import MedvieError  # noqa: E402
 from medvie.registry.promotion import (  # noqa: E402
-    HISTORY_TAG, gate_and_promote, history, list_versions, promote, registry_client, rollback,
+    HISTORY_TAG,
+    gate_and_promote,
+    history,
+    list_versions,
+    promote,
+    registry_client,
+    rollback,
 )
 
 SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "medical.json"
@@ -48,7 +54,9 @@ def client(db, request):
 
 def _version(client, tmp_path, f1: float, test_hash: str = "h1") -> str:
     """A registered version carrying the tags the register stage writes (no model files needed here)."""
-    v = client.create_model_version("m", source=str(tmp_path), tags={"metrics.f1": repr(f1), "test_set_hash": test_hash})
+    v = client.create_model_version(
+        "m", source=str(tmp_path), tags={"metrics.f1": repr(f1), "test_set_hash": test_hash}
+    )
     promote("m", "challenger", v.version, "new version", client=client)
     return str(v.version)
 
@@ -116,9 +124,14 @@ def registered(tmp_path_factory, db):
     (tmp / "grpo").mkdir()
     (tmp / "grpo" / "medvie_model.json").write_text(json.dumps({"base": "../base", "adapter": None}))
     uri = db
-    info = register_model(tmp / "grpo", name="medvie", schema_path=SCHEMA,
-                          settings={"thinking": True, "max_new_tokens": 8, "batch_size": 2},
-                          tags={"test_set_hash": "h", "metrics.f1": "0.1"}, tracking_uri=uri)
+    info = register_model(
+        tmp / "grpo",
+        name="medvie",
+        schema_path=SCHEMA,
+        settings={"thinking": True, "max_new_tokens": 8, "batch_size": 2},
+        tags={"test_set_hash": "h", "metrics.f1": "0.1"},
+        tracking_uri=uri,
+    )
     return {"uri": uri, "tmp": tmp, **info}
 
 
@@ -140,13 +153,15 @@ def test_pyfunc_loads_and_predicts_with_a_bad_image_in_the_batch(registered, tmp
     png = _png_bytes()
     (tmp_path / "a.png").write_bytes(png)
     (tmp_path / "bad.png").write_bytes(b"not an image")
-    out = model.predict([
-        {"image": str(tmp_path / "a.png"), "keys": ["Name", "Age"]},
-        {"image": str(tmp_path / "bad.png")},
-        {"image": base64.b64encode(png).decode()},
-        {"image": png, "keys": "Name,Indicators"},
-        {"image": str(tmp_path / "a.png"), "keys": ["NoSuchKey"]},
-    ])
+    out = model.predict(
+        [
+            {"image": str(tmp_path / "a.png"), "keys": ["Name", "Age"]},
+            {"image": str(tmp_path / "bad.png")},
+            {"image": base64.b64encode(png).decode()},
+            {"image": png, "keys": "Name,Indicators"},
+            {"image": str(tmp_path / "a.png"), "keys": ["NoSuchKey"]},
+        ]
+    )
     assert len(out) == 5
     assert out[1]["ok"] is False and "not a readable image" in out[1]["error"]
     assert out[4]["ok"] is False and "NoSuchKey" in out[4]["error"]
@@ -163,12 +178,34 @@ def _free_port() -> int:
 def test_mlflow_models_serve_round_trip(registered):
     port = _free_port()
     bin_dir = str(Path(sys.executable).parent)  # the server execs `uvicorn` from PATH: the venv's one
-    env = {**os.environ, "MLFLOW_TRACKING_URI": registered["uri"], "MLFLOW_REGISTRY_URI": registered["uri"],
-           "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": registered["uri"],
+        "MLFLOW_REGISTRY_URI": registered["uri"],
+        "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
+    }
     mlflow_bin = str(Path(bin_dir) / "mlflow")
-    proc = subprocess.Popen([mlflow_bin, "models", "serve", "-m", "models:/medvie@challenger", "--env-manager",
-                             "local", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            mlflow_bin,
+            "models",
+            "serve",
+            "-m",
+            "models:/medvie@challenger",
+            "--env-manager",
+            "local",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 90
         while True:
@@ -179,12 +216,21 @@ def test_mlflow_models_serve_round_trip(registered):
             except OSError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"server did not come up: {proc.stderr.read().decode(errors='replace')[-2000:] if proc.poll() is not None else 'timeout'}")
+                pytest.fail(
+                    f"server did not come up: {proc.stderr.read().decode(errors='replace')[-2000:] if proc.poll() is not None else 'timeout'}"
+                )
             time.sleep(0.5)
-        body = json.dumps({"dataframe_records": [{"image": base64.b64encode(_png_bytes()).decode(), "keys": "Name"},
-                                                 {"image": "definitely-missing.png"}]}).encode()
-        req = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", data=body,
-                                     headers={"Content-Type": "application/json"})
+        body = json.dumps(
+            {
+                "dataframe_records": [
+                    {"image": base64.b64encode(_png_bytes()).decode(), "keys": "Name"},
+                    {"image": "definitely-missing.png"},
+                ]
+            }
+        ).encode()
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{port}/invocations", data=body, headers={"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(req, timeout=60) as r:
             preds = json.loads(r.read())["predictions"]
         assert len(preds) == 2

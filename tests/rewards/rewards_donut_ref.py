@@ -99,7 +99,11 @@ class DonutEvaluator:
                     if item:
                         new_data.append(item)
             else:
-                new_data = [str(item).strip() for item in data if type(item) in {str, int, float} and str(item).strip()]
+                new_data = [
+                    str(item).strip()
+                    for item in data
+                    if type(item) in {str, int, float} and str(item).strip()
+                ]
         else:
             new_data = [str(data).strip()]
 
@@ -156,5 +160,9 @@ class DonutEvaluator:
         answer = self.construct_tree_from_dict(self.normalize_dict(answer))
         return max(
             0,
-            1 - (self._distance(pred, answer) / self._distance(self.construct_tree_from_dict(self.normalize_dict({})), answer)),
+            1
+            - (
+                self._distance(pred, answer)
+                / self._distance(self.construct_tree_from_dict(self.normalize_dict({})), answer)
+            ),
         )

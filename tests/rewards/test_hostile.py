@@ -19,9 +19,14 @@ HOSTILE = [
     "<think>" * 50_000 + "</answer>" * 50_000,
     "<answer>" * 30_000 + "</think>" * 30_000,
     "```" * 100_000,
-    '<think>t</think><answer>{"Indicators": [' + ",".join(['{"Item Name": "WBC", "Result": "%d"}' % i for i in range(3000)]) + "]}</answer>",
+    '<think>t</think><answer>{"Indicators": ['
+    + ",".join(['{"Item Name": "WBC", "Result": "%d"}' % i for i in range(3000)])
+    + "]}</answer>",
     '<think>t</think><answer>{"Age": 1' + "0" * 5000 + "}</answer>",
-    None, 12, ["not", "messages"], [{"role": "assistant", "content": None}],
+    None,
+    12,
+    ["not", "messages"],
+    [{"role": "assistant", "content": None}],
 ]
 
 

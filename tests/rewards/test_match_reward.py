@@ -9,7 +9,8 @@ from medvie.rewards.match import Matcher
 from medvie.rewards.reward import score_completion
 
 TRUTH = {
-    "Name": "Li Wei", "Age": "45",
+    "Name": "Li Wei",
+    "Age": "45",
     "Indicators": [
         {"Item Name": "WBC", "Result": "11.2", "Unit": "10^9/L"},
         {"Item Name": "RBC", "Result": "4.5", "Unit": "10^12/L"},

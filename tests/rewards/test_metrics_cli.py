@@ -57,10 +57,13 @@ def _write(path: Path, rows) -> Path:
 
 def test_score_cli(tmp_path):
     truth = {"Age": "45", "Name": "Li"}
-    p = _write(tmp_path / "p.jsonl", [
-        {"id": "a", "prediction": '<think>x</think><answer>{"Age": "45", "Name": "LI"}</answer>'},
-        {"id": "z", "prediction": {"Age": "1"}},
-    ])
+    p = _write(
+        tmp_path / "p.jsonl",
+        [
+            {"id": "a", "prediction": '<think>x</think><answer>{"Age": "45", "Name": "LI"}</answer>'},
+            {"id": "z", "prediction": {"Age": "1"}},
+        ],
+    )
     t = _write(tmp_path / "t.jsonl", [{"id": "a", "label": truth}, {"id": "b", "label": truth}])
     runner = CliRunner()
     res = runner.invoke(app, ["score", "--predictions", str(p), "--truth", str(t)])
@@ -69,7 +72,9 @@ def test_score_cli(tmp_path):
     assert {"precision", "recall", "f1", "ted_accuracy"} <= set(out)
     assert out["missing_predictions"] == ["b"] and out["missing_truth"] == ["z"]
     assert out["pairs"] == {"matched": 1, "predicted": 3, "truth": 4}
-    folded = json.loads(runner.invoke(app, ["score", "--predictions", str(p), "--truth", str(t), "--case-fold"]).stdout)
+    folded = json.loads(
+        runner.invoke(app, ["score", "--predictions", str(p), "--truth", str(t), "--case-fold"]).stdout
+    )
     assert folded["pairs"]["matched"] == 2
     bad = runner.invoke(app, ["score", "--predictions", str(p), "--truth", str(t), "--matching", "nope"])
     assert bad.exit_code != 0

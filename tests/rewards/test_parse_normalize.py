@@ -7,8 +7,16 @@ from medvie.rewards.parse import completion_text, parse_completion
 
 @pytest.mark.parametrize(
     ("a", "b"),
-    [("5.0", "5"), ("1,200", "1200"), (5.0, "5"), (1200, "1,200"), ("０.５０", ".5"), ("Ｌｉ　Ｗｅｉ", "Li  Wei"),
-     (" a\n\tb ", "a b"), ("-0.0", "0")],
+    [
+        ("5.0", "5"),
+        ("1,200", "1200"),
+        (5.0, "5"),
+        (1200, "1,200"),
+        ("０.５０", ".5"),
+        ("Ｌｉ　Ｗｅｉ", "Li  Wei"),
+        (" a\n\tb ", "a b"),
+        ("-0.0", "0"),
+    ],
 )
 def test_normalisation_equates_forms(a, b):
     assert normalize_value(a) == normalize_value(b)
@@ -34,8 +42,8 @@ def test_flatten_drops_empties_and_indexes_lists():
         ('  <think>a</think>\n<answer>\n```json\n{"k": "v"}\n```\n</answer>\n', True, True),
         ('<answer>{"k": "v"}</answer>', True, False),
         ('<answer>{"k": "v"}</answer>', False, True),
-        ('<think>a</think><answer>{}</answer>', True, False),  # an empty answer never scores
-        ('<think>a</think><answer>[1, 2]</answer>', True, False),
+        ("<think>a</think><answer>{}</answer>", True, False),  # an empty answer never scores
+        ("<think>a</think><answer>[1, 2]</answer>", True, False),
         ('<think>a</think><answer>{"k": "v"}</answer> trailing', True, False),
         ('<think>a<answer>x</answer></think><answer>{"k": "v"}</answer>', True, False),
         ('<think>a</think><answer>Here: {"k": "v"}</answer>', True, False),
@@ -56,5 +64,5 @@ def test_conversational_completion():
     msg = [{"role": "assistant", "content": '<think>a</think><answer>{"k": "v"}</answer>'}]
     assert completion_text(msg).startswith("<think>")
     assert parse_completion(msg).format_ok
-    parts = [{"role": "assistant", "content": [{"type": "text", "text": "<answer>{\"k\": 1}</answer>"}]}]
+    parts = [{"role": "assistant", "content": [{"type": "text", "text": '<answer>{"k": 1}</answer>'}]}]
     assert parse_completion(parts, require_thinking=False).answer == {"k": 1}

@@ -24,10 +24,20 @@ def test_registry_names_and_weights():
 def test_trl_call_shape_with_log_metric_and_thinking_column():
     logged = {}
     funcs, _ = build_reward_funcs(RewardConfig())
-    completions = [[{"role": "assistant", "content": GOOD}], [{"role": "assistant", "content": "garbage"}],
-                   [{"role": "assistant", "content": '<answer>{"Age": "45"}</answer>'}]]
-    kwargs = dict(prompts=[[]] * 3, truth=[TRUTH] * 3, thinking=[True, True, False], completion_ids=[[1]] * 3,
-                  trainer_state=None, log_extra=lambda c, v: None, log_metric=lambda n, v: logged.setdefault(n, v))
+    completions = [
+        [{"role": "assistant", "content": GOOD}],
+        [{"role": "assistant", "content": "garbage"}],
+        [{"role": "assistant", "content": '<answer>{"Age": "45"}</answer>'}],
+    ]
+    kwargs = dict(
+        prompts=[[]] * 3,
+        truth=[TRUTH] * 3,
+        thinking=[True, True, False],
+        completion_ids=[[1]] * 3,
+        trainer_state=None,
+        log_extra=lambda c, v: None,
+        log_metric=lambda n, v: logged.setdefault(n, v),
+    )
     fmt, match = (f(completions=completions, **kwargs) for f in funcs)
     assert fmt == [1.0, 0.0, 1.0]
     assert match == pytest.approx([0.5 * 1 + 0.5 * 2 / 3, 0.0, 0.5 + 0.5 / 3])

@@ -33,7 +33,10 @@ def test_equals_donut_on_realistic_reports():
 
 
 QUIRKS = [
-    ({"a": 0, "b": False, "c": True, "d": [1, 2.5, "x", None, True, [1]], "e": "  "}, {"a": "0", "c": "True"}),
+    (
+        {"a": 0, "b": False, "c": True, "d": [1, 2.5, "x", None, True, [1]], "e": "  "},
+        {"a": "0", "c": "True"},
+    ),
     ({"k<leaf>": "v", "v": "<leaf>x<leaf>"}, {"k": "v", "v": "x"}),
     ({"a": {"b": {"c": "1"}}, "L": [{"x": "1"}, "s"]}, {"a": [{"b": "1"}], "L": [{"x": "1"}]}),
     ({"n": 5.0, "m": [{}]}, {"n": "5", "m": [{"q": ""}], "z": "long value here"}),
@@ -49,7 +52,9 @@ def test_equals_donut_on_quirks(pred, truth):
 json_leaf = st.one_of(st.text("ab <", max_size=3), st.integers(0, 3), st.none())
 small = st.recursive(
     json_leaf,
-    lambda kids: st.one_of(st.lists(kids, max_size=3), st.dictionaries(st.sampled_from("abc"), kids, max_size=3)),
+    lambda kids: st.one_of(
+        st.lists(kids, max_size=3), st.dictionaries(st.sampled_from("abc"), kids, max_size=3)
+    ),
     max_leaves=8,
 )
 docs = st.dictionaries(st.sampled_from(["a", "b", "L", "xy"]), small, min_size=1, max_size=3)

@@ -95,7 +95,9 @@ def test_tiny_pages_are_small_with_large_text_and_few_rows():
 
 
 def test_missing_cjk_font_names_the_package(monkeypatch):
-    latin_only = {k: v for k, v in fonts._font_files().items() if not k.lower().startswith(("wqy", "noto", "droid"))}
+    latin_only = {
+        k: v for k, v in fonts._font_files().items() if not k.lower().startswith(("wqy", "noto", "droid"))
+    }
     monkeypatch.setattr(fonts, "_font_files", lambda: latin_only)
     fonts.families.cache_clear()
     try:

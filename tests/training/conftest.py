@@ -11,8 +11,18 @@ import pytest
 from PIL import Image, ImageDraw
 
 # smaller than the project's tiny model: these tests check plumbing, not learning
-SPEC = dict(hidden=32, layers=1, heads=2, kv_heads=1, intermediate=64, vision_hidden=32, vision_depth=1,
-            vision_heads=1, vision_intermediate=64, max_positions=1024)  # fmt: skip
+SPEC = dict(
+    hidden=32,
+    layers=1,
+    heads=2,
+    kv_heads=1,
+    intermediate=64,
+    vision_hidden=32,
+    vision_depth=1,
+    vision_heads=1,
+    vision_intermediate=64,
+    max_positions=1024,
+)
 
 
 @pytest.fixture(scope="session")
@@ -20,8 +30,9 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     from medvie.modeling.processor import PIXELS_PER_TOKEN
     from medvie.modeling.tiny import TinySpec, build_tiny, save_tiny
 
-    model, processor = build_tiny(spec=TinySpec(**SPEC), min_pixels=4 * PIXELS_PER_TOKEN,
-                                  max_pixels=16 * PIXELS_PER_TOKEN)  # fmt: skip
+    model, processor = build_tiny(
+        spec=TinySpec(**SPEC), min_pixels=4 * PIXELS_PER_TOKEN, max_pixels=16 * PIXELS_PER_TOKEN
+    )
     return save_tiny(model, processor, tmp_path_factory.mktemp("models") / "warmstart")
 
 
@@ -43,15 +54,39 @@ def write_queries(root: Path, n: int = 8, thinking: bool = True) -> Path:
         _page(i).save(qdir / "images" / f"{rid}.png")
         _page(i).save(ing / "images" / f"{rid}.png")
         truth = {"Name": f"P{i}"}
-        queries.append({
-            "id": f"q{i}", "record_id": rid,
-            "prompt": [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "Give Name as JSON."}]}],
-            "image": f"images/{rid}.png", "truth": json.dumps(truth), "keys": ["Name"], "thinking": thinking,
-            "doc_type": "cbc", "strategy": "subset",
-        })
-        records.append({"id": rid, "image": f"images/{rid}.png", "label": truth, "doc_type": "cbc", "split": "train",
-                        "meta": {"text_layer": [{"text": "LAB REPORT", "box": [0, 0, 10, 10]},
-                                                {"text": f"Name: P{i}", "box": [0, 10, 10, 20]}]}})  # fmt: skip
+        queries.append(
+            {
+                "id": f"q{i}",
+                "record_id": rid,
+                "prompt": [
+                    {
+                        "role": "user",
+                        "content": [{"type": "image"}, {"type": "text", "text": "Give Name as JSON."}],
+                    }
+                ],
+                "image": f"images/{rid}.png",
+                "truth": json.dumps(truth),
+                "keys": ["Name"],
+                "thinking": thinking,
+                "doc_type": "cbc",
+                "strategy": "subset",
+            }
+        )
+        records.append(
+            {
+                "id": rid,
+                "image": f"images/{rid}.png",
+                "label": truth,
+                "doc_type": "cbc",
+                "split": "train",
+                "meta": {
+                    "text_layer": [
+                        {"text": "LAB REPORT", "box": [0, 0, 10, 10]},
+                        {"text": f"Name: P{i}", "box": [0, 10, 10, 20]},
+                    ]
+                },
+            }
+        )
     for split in ("train",):
         (qdir / f"{split}.jsonl").write_text("".join(json.dumps(q) + "\n" for q in queries))
     (ing / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
@@ -90,9 +125,9 @@ def rewards_registry(monkeypatch):
 @pytest.fixture
 def project(tmp_path, tiny_model_dir, rewards_registry, monkeypatch):
     """A project root with queries and a model; MLflow goes to a sqlite file inside it."""
-    from medvie.env import mlflow_uris
-
     import shutil
+
+    from medvie.env import mlflow_uris
 
     write_queries(tmp_path)
     shutil.copytree(tiny_model_dir, tmp_path / "models" / "warmstart")

@@ -29,7 +29,9 @@ def test_field_list_matches_installed_trl():
 
 
 def test_unknown_grpo_key_names_itself_and_suggests():
-    with pytest.raises(ConfigError, match=r"train.grpo.*'num_generation' is not a GRPOConfig field.*num_generations"):
+    with pytest.raises(
+        ConfigError, match=r"train.grpo.*'num_generation' is not a GRPOConfig field.*num_generations"
+    ):
         parse_params({"train": {"grpo": {"num_generation": 4}}})
 
 
@@ -45,7 +47,9 @@ def test_unknown_lora_key_is_an_error():
 
 
 def test_batch_not_divisible_names_params():
-    with pytest.raises(ConfigError, match=r"not divisible by num_generations \(4\).*per_device_train_batch_size"):
+    with pytest.raises(
+        ConfigError, match=r"not divisible by num_generations \(4\).*per_device_train_batch_size"
+    ):
         validate(_train(per_device_train_batch_size=3), processes=1)
     # two processes of 2 make a generation batch of 4: fine
     validate(_train(per_device_train_batch_size=2), processes=2, check_runtime=False)
@@ -151,7 +155,9 @@ def test_exponent_floats_in_params_file_are_numbers(tmp_path):
     from medvie.settings import load_params
 
     path = tmp_path / "params.yaml"
-    path.write_text("train:\n  grpo: {learning_rate: 5e-05, beta: 4e-2}\nwarmstart: {lr: 1e-3}\n", encoding="utf-8")
+    path.write_text(
+        "train:\n  grpo: {learning_rate: 5e-05, beta: 4e-2}\nwarmstart: {lr: 1e-3}\n", encoding="utf-8"
+    )
     params = load_params(path)
     assert params.train.grpo["learning_rate"] == 5e-05 and params.train.grpo["beta"] == 0.04
     assert params.warmstart.lr == 1e-3

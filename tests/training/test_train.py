@@ -13,7 +13,9 @@ from medvie.training.config import TINY_GRPO
 
 def _params(**grpo):
     # 8-token completions: the random model never stops early, so steps stay short
-    return parse_params({"train": {"grpo": {**TINY_GRPO, "max_completion_length": 8, "save_steps": 1, **grpo}}})
+    return parse_params(
+        {"train": {"grpo": {**TINY_GRPO, "max_completion_length": 8, "save_steps": 1, **grpo}}}
+    )
 
 
 def _run(project, **grpo):
@@ -29,7 +31,10 @@ def test_grpo_lora_run_writes_adapter_mlflow_and_curves(project):
     out = project / "models" / "grpo"
     assert (out / "adapter" / "adapter_config.json").exists()
     assert (out / "adapter" / "adapter_model.safetensors").exists()
-    assert json.loads((out / "medvie_model.json").read_text()) == {"base": "../warmstart", "adapter": "adapter"}
+    assert json.loads((out / "medvie_model.json").read_text()) == {
+        "base": "../warmstart",
+        "adapter": "adapter",
+    }
     assert json.loads((out / "trainer_state.json").read_text())["global_step"] == 2
 
     run_info = json.loads((out / "mlflow_run.json").read_text())
@@ -105,8 +110,14 @@ def test_resume_never_discards_checkpoints(tmp_path, resume):
 def test_full_fine_tuning_writes_a_checkpoint(project):
     from medvie.training.train import train_grpo
 
-    params = parse_params({"train": {"lora": {"enabled": False},
-                                     "grpo": {**TINY_GRPO, "max_steps": 1, "max_completion_length": 4}}})  # fmt: skip
+    params = parse_params(
+        {
+            "train": {
+                "lora": {"enabled": False},
+                "grpo": {**TINY_GRPO, "max_steps": 1, "max_completion_length": 4},
+            }
+        }
+    )
     train_grpo(params, project)
     out = project / "models" / "grpo"
     assert (out / "config.json").exists() and (out / "model.safetensors").exists()

@@ -34,7 +34,7 @@ def test_extraction_without_thinking_has_answer_only(tmp_path, make_queries):
     make_queries(tmp_path, thinking=False)
     examples, _ = build_examples(*_files(tmp_path), _ws(transcription_share=0))
     text = examples[0]["completion"][0]["content"][0]["text"]
-    assert text.startswith("<answer>{") and json.loads(text[len("<answer>"):-len("</answer>")])["Name"]
+    assert text.startswith("<answer>{") and json.loads(text[len("<answer>") : -len("</answer>")])["Name"]
 
 
 def test_transcription_cut_at_a_line_end():
@@ -57,9 +57,15 @@ def test_tiny_sft_writes_a_loadable_checkpoint(tmp_path, tiny_model_dir, make_qu
     shutil.copytree(tiny_model_dir, tmp_path / "models" / "base")
     params = parse_params({"warmstart": {"steps": 2, "batch_size": 2}})
     out = tmp_path / "models" / "warmstart"
-    summary = run_warmstart(params.warmstart, params.model, base_dir=tmp_path / "models" / "base",
-                            queries_dir=tmp_path / "data" / "queries", records_file=_files(tmp_path)[1],
-                            out_dir=out, work_dir=tmp_path / "build" / "warmstart")  # fmt: skip
+    summary = run_warmstart(
+        params.warmstart,
+        params.model,
+        base_dir=tmp_path / "models" / "base",
+        queries_dir=tmp_path / "data" / "queries",
+        records_file=_files(tmp_path)[1],
+        out_dir=out,
+        work_dir=tmp_path / "build" / "warmstart",
+    )
     assert summary["enabled"] and len(summary["loss"]) == 2
     assert (out / "config.json").exists() and not (out / "medvie_model.json").exists()
     model, _ = load(str(out))
@@ -70,9 +76,15 @@ def test_real_model_gets_a_pointer_to_the_base(tmp_path, tiny_model_dir):
     shutil.copytree(tiny_model_dir, tmp_path / "models" / "base")
     params = parse_params({"model": {"name_or_path": "Qwen/Qwen2.5-VL-7B-Instruct"}})
     out = tmp_path / "models" / "warmstart"
-    summary = run_warmstart(params.warmstart, params.model, base_dir=tmp_path / "models" / "base",
-                            queries_dir=tmp_path / "data" / "queries", records_file=_files(tmp_path)[1],
-                            out_dir=out, work_dir=tmp_path / "build")  # fmt: skip
+    summary = run_warmstart(
+        params.warmstart,
+        params.model,
+        base_dir=tmp_path / "models" / "base",
+        queries_dir=tmp_path / "data" / "queries",
+        records_file=_files(tmp_path)[1],
+        out_dir=out,
+        work_dir=tmp_path / "build",
+    )
     assert summary == {"enabled": False}
     assert json.loads((out / "medvie_model.json").read_text()) == {"base": "../base", "adapter": None}
 

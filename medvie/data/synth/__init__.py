@@ -14,8 +14,15 @@ from pathlib import Path
 from medvie.data.synth.render import LANGUAGES, PRESETS, SyntheticReport, check_args, render_report
 from medvie.data.synth.values import DOC_TYPES
 
-__all__ = ["DOC_TYPES", "LANGUAGES", "PRESETS", "SyntheticReport", "render_report", "write_dataset",
-           "report_plan"]
+__all__ = [
+    "DOC_TYPES",
+    "LANGUAGES",
+    "PRESETS",
+    "SyntheticReport",
+    "render_report",
+    "write_dataset",
+    "report_plan",
+]
 
 
 def report_plan(n: int, seed: int, languages: Sequence[str]) -> list[tuple[str, int, str, str]]:
@@ -28,8 +35,14 @@ def report_plan(n: int, seed: int, languages: Sequence[str]) -> list[tuple[str, 
     return out
 
 
-def write_dataset(out_dir: str | os.PathLike[str], n: int, seed: int, preset: str = "tiny",
-                  languages: Sequence[str] = ("en", "zh"), progress: bool = False) -> Path:
+def write_dataset(
+    out_dir: str | os.PathLike[str],
+    n: int,
+    seed: int,
+    preset: str = "tiny",
+    languages: Sequence[str] = ("en", "zh"),
+    progress: bool = False,
+) -> Path:
     """Render n reports into out_dir (replaced whole, atomically) as labels.jsonl + images/."""
     from medvie.errors import ConfigError
     from medvie.io import atomic_dir, write_jsonl
@@ -59,6 +72,8 @@ def write_dataset(out_dir: str | os.PathLike[str], n: int, seed: int, preset: st
                 buf = io.BytesIO()
                 rep.image.save(buf, "PNG")
                 (tmp / rel).write_bytes(buf.getvalue())
-            rows.append({"id": rid, "image": rel, "label": rep.label, "doc_type": rep.doc_type, "meta": rep.meta})
+            rows.append(
+                {"id": rid, "image": rel, "label": rep.label, "doc_type": rep.doc_type, "meta": rep.meta}
+            )
         write_jsonl(tmp / "labels.jsonl", rows)
     return out_dir

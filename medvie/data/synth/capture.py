@@ -19,8 +19,13 @@ from PIL import Image, ImageChops, ImageDraw, ImageFilter
 from medvie.data.synth.fonts import symbol_family
 from medvie.data.synth.page import Page, Run
 
-BACKGROUNDS = {"white": (245, 245, 243), "desk": (150, 150, 148), "wood": (150, 105, 65),
-               "cloth": (55, 70, 100), "dark": (40, 40, 42)}
+BACKGROUNDS = {
+    "white": (245, 245, 243),
+    "desk": (150, 150, 148),
+    "wood": (150, 105, 65),
+    "cloth": (55, 70, 100),
+    "dark": (40, 40, 42),
+}
 STAMP_TEXT = ("VERIFIED", "检验专用章")
 
 
@@ -112,8 +117,14 @@ def _signature(page: Page, rng: random.Random) -> None:
     page.draw.line(pts, fill=(25, 35, 120, 255), width=width, joint="curve")
     xs_, ys_ = [p[0] for p in pts], [p[1] for p in pts]
     pad = width + 2
-    page.color_boxes.append((math.floor(min(xs_) - pad), math.floor(min(ys_) - pad),
-                             math.ceil(max(xs_) + pad), math.ceil(max(ys_) + pad)))
+    page.color_boxes.append(
+        (
+            math.floor(min(xs_) - pad),
+            math.floor(min(ys_) - pad),
+            math.ceil(max(xs_) + pad),
+            math.ceil(max(ys_) + pad),
+        )
+    )
 
 
 def _stamp(page: Page, rng: random.Random) -> bool:
@@ -162,7 +173,9 @@ def _solve(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return np.append(coef, 1.0).reshape(3, 3)
 
 
-def placement(cap: Capture, page_size: tuple[int, int], canvas: tuple[int, int], rng: random.Random) -> np.ndarray:
+def placement(
+    cap: Capture, page_size: tuple[int, int], canvas: tuple[int, int], rng: random.Random
+) -> np.ndarray:
     """Destination of the page corners on the canvas (kept inside it)."""
     w, h = page_size
     cw, ch = canvas
@@ -184,8 +197,11 @@ def placement(cap: Capture, page_size: tuple[int, int], canvas: tuple[int, int],
 def _ycc(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
     """JPEG (ITU-R BT.601 full range) YCbCr of an RGB colour, as Pillow converts it."""
     r, g, b = rgb
-    vals = (0.299 * r + 0.587 * g + 0.114 * b, 128 - 0.168736 * r - 0.331264 * g + 0.5 * b,
-            128 + 0.5 * r - 0.418688 * g - 0.081312 * b)
+    vals = (
+        0.299 * r + 0.587 * g + 0.114 * b,
+        128 - 0.168736 * r - 0.331264 * g + 0.5 * b,
+        128 + 0.5 * r - 0.418688 * g - 0.081312 * b,
+    )
     return tuple(min(255, max(0, round(v))) for v in vals)
 
 
@@ -344,8 +360,15 @@ def _solve_quad(inv: np.ndarray, page: tuple[int, int]) -> list[tuple[float, flo
     return [(float(x), float(y)) for x, y in c[:, :2] / c[:, 2:]]
 
 
-def _paint_color(page_img: Image.Image, box: tuple, fwd: np.ndarray, inv: np.ndarray,
-                 cb: Image.Image, cr: Image.Image, mask: Image.Image | None) -> None:
+def _paint_color(
+    page_img: Image.Image,
+    box: tuple,
+    fwd: np.ndarray,
+    inv: np.ndarray,
+    cb: Image.Image,
+    cr: Image.Image,
+    mask: Image.Image | None,
+) -> None:
     """Chroma of one coloured page box, warped like the page, into the Cb/Cr planes."""
     cw, ch = cb.size
     pw, ph = page_img.size
@@ -367,8 +390,13 @@ def _paint_color(page_img: Image.Image, box: tuple, fwd: np.ndarray, inv: np.nda
         return
     crop = page_img.crop((sx0, sy0, sx1, sy1)).convert("RGB")
     m = _shift(-sx0, -sy0) @ inv @ _shift(dx0, dy0)
-    patch = crop.transform((dx1 - dx0, dy1 - dy0), Image.Transform.PERSPECTIVE, _coefs(m),
-                           Image.Resampling.BILINEAR, fillcolor=(255, 255, 255)).convert("YCbCr")
+    patch = crop.transform(
+        (dx1 - dx0, dy1 - dy0),
+        Image.Transform.PERSPECTIVE,
+        _coefs(m),
+        Image.Resampling.BILINEAR,
+        fillcolor=(255, 255, 255),
+    ).convert("YCbCr")
     _, pcb, pcr = patch.split()
     pmask = mask.crop((dx0, dy0, dx1, dy1)) if mask is not None else None
     cb.paste(pcb, (dx0, dy0), pmask)
@@ -387,8 +415,9 @@ def _blur(img: Image.Image, sigma: float) -> Image.Image:
     return img._new(img.im.box_blur((r, r), 2))
 
 
-def apply_capture(page: Page, cap: Capture, canvas: tuple[int, int], rng: random.Random
-                  ) -> tuple[Image.Image, bytes | None, list[list[int]], np.ndarray]:
+def apply_capture(
+    page: Page, cap: Capture, canvas: tuple[int, int], rng: random.Random
+) -> tuple[Image.Image, bytes | None, list[list[int]], np.ndarray]:
     """The photographed image, its JPEG bytes (when JPEG), the run boxes on it and the homography.
 
     Works on luminance (Y) at full cost and on chroma (Cb, Cr) only where there is colour: the page

@@ -64,18 +64,41 @@ def compose(rng: random.Random, doc_type: str, language: str, preset: str) -> Co
         if rng.random() < 0.75:
             c.title_exam = exam_name
     else:
-        keep = {k for k in ("Gender", "Age", "Department", "Examination Time", "Sample Collection Time",
-                            "Examination Name", "Examination Site") if rng.random() < 0.85}
+        keep = {
+            k
+            for k in (
+                "Gender",
+                "Age",
+                "Department",
+                "Examination Time",
+                "Sample Collection Time",
+                "Examination Name",
+                "Examination Site",
+            )
+            if rng.random() < 0.85
+        }
         if lab and rng.random() < 0.5:
             keep.discard("Examination Name")
     values = {
-        "Name": name, "Gender": gender, "Age": age, "Department": V.pick(rng, rng.choice(V.DEPARTMENTS), language),
+        "Name": name,
+        "Gender": gender,
+        "Age": age,
+        "Department": V.pick(rng, rng.choice(V.DEPARTMENTS), language),
         "Examination Time": V.timestamp(rng, fmt, day, t_exam),
         "Sample Collection Time": V.timestamp(rng, fmt, day, t_collect),
-        "Examination Name": exam_name, "Examination Site": story.get("Examination Site", ""),
+        "Examination Name": exam_name,
+        "Examination Site": story.get("Examination Site", ""),
     }
-    order = ["Name", "Gender", "Age", "Department", "Examination Name", "Examination Site",
-             "Sample Collection Time", "Examination Time"]
+    order = [
+        "Name",
+        "Gender",
+        "Age",
+        "Department",
+        "Examination Name",
+        "Examination Site",
+        "Sample Collection Time",
+        "Examination Time",
+    ]
     if not lab:
         keep.discard("Sample Collection Time")
         if tiny and rng.random() < 0.3:
@@ -118,8 +141,10 @@ def compose(rng: random.Random, doc_type: str, language: str, preset: str) -> Co
             c.rows.append(row)
             c.short_rows.append({**row, "Item Name": V.item_name(t, language, short)})
     else:
-        c.sections = [("Examination Description", story["Examination Description"]),
-                      ("Diagnosis", story["Diagnosis"])]
+        c.sections = [
+            ("Examination Description", story["Examination Description"]),
+            ("Diagnosis", story["Diagnosis"]),
+        ]
         advice = story.get("Treatment Recommendations")
         if advice and (not tiny or rng.random() < 0.3):
             c.sections.append(("Treatment Recommendations", advice))

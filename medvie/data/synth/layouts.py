@@ -47,22 +47,36 @@ NARRATIVE_KEY_LABELS = {
         "Diagnosis": (("Pathological Diagnosis", "Diagnosis"), ("病理诊断",)),
     },
 }
-TITLES = {"lab": ("Clinical Laboratory Report", "检验报告单"), "imaging": ("Diagnostic Imaging Report", "医学影像报告单"),
-          "pathology": ("Pathology Report", "病理诊断报告书")}
+TITLES = {
+    "lab": ("Clinical Laboratory Report", "检验报告单"),
+    "imaging": ("Diagnostic Imaging Report", "医学影像报告单"),
+    "pathology": ("Pathology Report", "病理诊断报告书"),
+}
 COLUMN_HEADS = {
-    "No": (("No.",), ("序号",)), "Item Name": (("Item", "Test"), ("项目名称", "检验项目")),
-    "Result": (("Result",), ("结果",)), "Result+": (("Result",), ("结果",)),
-    "Abnormal Mark": (("Flag",), ("提示", "标志")), "Unit": (("Unit",), ("单位",)),
+    "No": (("No.",), ("序号",)),
+    "Item Name": (("Item", "Test"), ("项目名称", "检验项目")),
+    "Result": (("Result",), ("结果",)),
+    "Result+": (("Result",), ("结果",)),
+    "Abnormal Mark": (("Flag",), ("提示", "标志")),
+    "Unit": (("Unit",), ("单位",)),
     "Reference Range": (("Reference Range", "Ref. Range"), ("参考范围", "参考区间")),
 }
 TINY_COLUMN_HEADS = {
-    "Item Name": (("Test", "Item"), ("项目",)), "Result": (("Result",), ("结果",)),
-    "Result+": (("Result",), ("结果",)), "Abnormal Mark": (("Flag",), ("提示",)), "Unit": (("Unit",), ("单位",)),
+    "Item Name": (("Test", "Item"), ("项目",)),
+    "Result": (("Result",), ("结果",)),
+    "Result+": (("Result",), ("结果",)),
+    "Abnormal Mark": (("Flag",), ("提示",)),
+    "Unit": (("Unit",), ("单位",)),
     "Reference Range": (("Range", "Ref."), ("参考值", "参考范围")),
 }
-STAFF = ((("Tested by", "Technician"), ("检验者", "检验医师")), (("Reviewed by", "Verified by"), ("审核者", "报告医师")))
-DISCLAIMER = (("This report is valid only for the sample tested.", "本报告仅对所检标本负责。"),
-              ("For clinical reference only.", "本报告仅供临床参考。"))
+STAFF = (
+    (("Tested by", "Technician"), ("检验者", "检验医师")),
+    (("Reviewed by", "Verified by"), ("审核者", "报告医师")),
+)
+DISCLAIMER = (
+    ("This report is valid only for the sample tested.", "本报告仅对所检标本负责。"),
+    ("For clinical reference only.", "本报告仅供临床参考。"),
+)
 
 
 @dataclass(frozen=True)
@@ -77,16 +91,34 @@ class Layout:
 
 LAYOUTS = {
     "full": (
-        Layout("classic", "grid3", "rules", ("No", "Item Name", "Result", "Abnormal Mark", "Unit", "Reference Range"),
-               "headed"),
+        Layout(
+            "classic",
+            "grid3",
+            "rules",
+            ("No", "Item Name", "Result", "Abnormal Mark", "Unit", "Reference Range"),
+            "headed",
+        ),
         Layout("boxed", "box2", "grid", ("Item Name", "Result+", "Unit", "Reference Range"), "boxed"),
-        Layout("split", "grid3", "split", ("Item Name", "Result+", "Unit", "Reference Range"), "inline", "left"),
-        Layout("plain", "lines2", "zebra", ("Item Name", "Result", "Abnormal Mark", "Reference Range", "Unit"),
-               "inline", "left"),
+        Layout(
+            "split", "grid3", "split", ("Item Name", "Result+", "Unit", "Reference Range"), "inline", "left"
+        ),
+        Layout(
+            "plain",
+            "lines2",
+            "zebra",
+            ("Item Name", "Result", "Abnormal Mark", "Reference Range", "Unit"),
+            "inline",
+            "left",
+        ),
     ),
     "tiny": (
-        Layout("tiny_table", "tiny", "rules", ("Item Name", "Result", "Abnormal Mark", "Unit", "Reference Range"),
-               "inline"),
+        Layout(
+            "tiny_table",
+            "tiny",
+            "rules",
+            ("Item Name", "Result", "Abnormal Mark", "Unit", "Reference Range"),
+            "inline",
+        ),
         Layout("tiny_list", "tiny", "none", ("Item Name", "Result+", "Unit", "Reference Range"), "inline"),
     ),
 }
@@ -207,8 +239,9 @@ class Drawer:
             return row["Result"] + (" " + row["Abnormal Mark"] if "Abnormal Mark" in row else "")
         return row.get(key, "")
 
-    def grid(self, rows: list[dict[str, str]], cols: tuple[str, ...], x0: float, x1: float, y: float,
-             base: int) -> float:
+    def grid(
+        self, rows: list[dict[str, str]], cols: tuple[str, ...], x0: float, x1: float, y: float, base: int
+    ) -> float:
         p, f, style = self.p, self.f, self.L.table
         heads = [self.word((TINY_COLUMN_HEADS if self.tiny else COLUMN_HEADS)[k]) for k in cols]
         hf = self.fb
@@ -273,15 +306,30 @@ class Drawer:
             if style == "headed" or (style == "boxed"):
                 y += self.lh * (0.2 if style == "boxed" else 0)
                 p.text(self.x0, y, label, self.fb)
-                y = p.paragraph(self.x0 + self.f.size * 2, y + self.lh, text, self.f, key, right=self.x1,
-                                spacing=self.lh / self.f.size)
+                y = p.paragraph(
+                    self.x0 + self.f.size * 2,
+                    y + self.lh,
+                    text,
+                    self.f,
+                    key,
+                    right=self.x1,
+                    spacing=self.lh / self.f.size,
+                )
                 if style == "boxed":
                     p.draw.rectangle([self.x0 - 6, top, self.x1 + 6, y], outline=p.ink)
                     y += self.lh * 0.2
             else:
                 end = p.text(self.x0, y, label, self.key_font)
-                y = p.paragraph(self.x0, y, text, self.f, key, first_x=end + self.f.size * 0.3, right=self.x1,
-                                spacing=self.lh / self.f.size)
+                y = p.paragraph(
+                    self.x0,
+                    y,
+                    text,
+                    self.f,
+                    key,
+                    first_x=end + self.f.size * 0.3,
+                    right=self.x1,
+                    spacing=self.lh / self.f.size,
+                )
             y += self.lh * (0.1 if self.tiny else 0.4)
         return y
 
@@ -296,8 +344,12 @@ class Drawer:
         p.rule(self.x0, y - self.lh * 0.3, self.x1)
         tester = self.word(STAFF[0]) + p.colon
         end = p.text(self.x0, y, tester, self.key_font)
-        p.signature_slot = (round(end + 8), round(y - self.lh * 0.4), round(end + 8 + self.f.size * 6),
-                            round(y + self.lh * 0.9))
+        p.signature_slot = (
+            round(end + 8),
+            round(y - self.lh * 0.4),
+            round(end + 8 + self.f.size * 6),
+            round(y + self.lh * 0.9),
+        )
         mid = (self.x0 + self.x1) / 2
         p.key_value(mid, y, self.word(STAFF[1]), self.c.staff[1], None, self.key_font, self.f)
         y += self.lh

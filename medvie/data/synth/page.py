@@ -12,9 +12,21 @@ from PIL import Image, ImageDraw, ImageFont
 
 from medvie.data.synth.fonts import FontFamily
 
-SCHEMA_KEYS = ("Name", "Gender", "Age", "Examination Time", "Department", "Examination Name",
-               "Examination Site", "Indicators", "Examination Description", "Diagnosis",
-               "Treatment Recommendations", "Sample Collection Time", "Others")
+SCHEMA_KEYS = (
+    "Name",
+    "Gender",
+    "Age",
+    "Examination Time",
+    "Department",
+    "Examination Name",
+    "Examination Site",
+    "Indicators",
+    "Examination Description",
+    "Diagnosis",
+    "Treatment Recommendations",
+    "Sample Collection Time",
+    "Others",
+)
 ROW_KEYS = ("Item Name", "Result", "Unit", "Reference Range", "Abnormal Mark")
 
 
@@ -43,8 +55,16 @@ class Overflow(Exception):
 
 
 class Page:
-    def __init__(self, width: int, height: int, language: str, family: FontFamily, size: int,
-                 ink: tuple[int, int, int] = (20, 20, 20), paper: tuple[int, int, int] = (255, 255, 255)):
+    def __init__(
+        self,
+        width: int,
+        height: int,
+        language: str,
+        family: FontFamily,
+        size: int,
+        ink: tuple[int, int, int] = (20, 20, 20),
+        paper: tuple[int, int, int] = (255, 255, 255),
+    ):
         self.width, self.height, self.language, self.family, self.size = width, height, language, family, size
         self.ink, self.paper = ink, paper
         self.img = Image.new("RGBA", (width, height), (*paper, 255))
@@ -67,8 +87,17 @@ class Page:
     def line_height(self, font: ImageFont.FreeTypeFont, spacing: float = 1.35) -> float:
         return font.size * spacing
 
-    def text(self, x: float, y: float, s: str, font: ImageFont.FreeTypeFont, field: str | None = None,
-             fill: tuple[int, int, int] | None = None, align: str = "left", joiner: str = " ") -> float:
+    def text(
+        self,
+        x: float,
+        y: float,
+        s: str,
+        font: ImageFont.FreeTypeFont,
+        field: str | None = None,
+        fill: tuple[int, int, int] | None = None,
+        align: str = "left",
+        joiner: str = " ",
+    ) -> float:
         """Draw `s` with its top (ascender) at y; return the x where it ends."""
         width, left, right, mask, offset = _shaped(font, s)
         if align == "right":
@@ -82,12 +111,22 @@ class Page:
         # what ImageDraw.text does for an integer origin, with the mask from the cache
         ink = self.draw._getink(fill or self.ink)[0]
         self.draw.draw.draw_bitmap((x + offset[0], y + offset[1]), mask, ink)
-        self.runs.append(Run(s, (x + min(left, 0), y, x + max(right, width), y + ascent + descent), field, joiner))
+        self.runs.append(
+            Run(s, (x + min(left, 0), y, x + max(right, width), y + ascent + descent), field, joiner)
+        )
         self.bottom = max(self.bottom, y + ascent + descent)
         return x + width
 
-    def key_value(self, x: float, y: float, key: str, value: str, field: str | None,
-                  font_key: ImageFont.FreeTypeFont, font_val: ImageFont.FreeTypeFont) -> float:
+    def key_value(
+        self,
+        x: float,
+        y: float,
+        key: str,
+        value: str,
+        field: str | None,
+        font_key: ImageFont.FreeTypeFont,
+        font_val: ImageFont.FreeTypeFont,
+    ) -> float:
         end = self.text(x, y, key + self.colon, font_key)
         return self.text(end + font_val.size * 0.3, y, value, font_val, field=field)
 
@@ -110,8 +149,17 @@ class Page:
         lines.append(cur)
         return lines
 
-    def paragraph(self, x: float, y: float, text: str, font: ImageFont.FreeTypeFont, field: str | None,
-                  first_x: float | None = None, right: float | None = None, spacing: float = 1.35) -> float:
+    def paragraph(
+        self,
+        x: float,
+        y: float,
+        text: str,
+        font: ImageFont.FreeTypeFont,
+        field: str | None,
+        first_x: float | None = None,
+        right: float | None = None,
+        spacing: float = 1.35,
+    ) -> float:
         """Wrapped text; the first line may start further right (after an inline heading). Returns next y."""
         right = right if right is not None else self.width
         fx = first_x if first_x is not None else x
@@ -122,7 +170,9 @@ class Page:
             y += self.line_height(font, spacing)
         return y
 
-    def rule(self, x0: float, y: float, x1: float, width: int = 1, fill: tuple[int, int, int] | None = None) -> None:
+    def rule(
+        self, x0: float, y: float, x1: float, width: int = 1, fill: tuple[int, int, int] | None = None
+    ) -> None:
         self.draw.line([(x0, y), (x1, y)], fill=fill or self.ink, width=width)
 
     def label(self) -> dict:

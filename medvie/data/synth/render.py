@@ -47,8 +47,9 @@ def check_args(preset: str, language: str, doc_type: str | None) -> None:
         raise ConfigError(f"synthetic doc_type {doc_type!r} is unknown; use one of {', '.join(DOC_TYPES)}")
 
 
-def render_report(seed: int, preset: str = "tiny", language: str = "en", doc_type: str | None = None
-                  ) -> SyntheticReport:
+def render_report(
+    seed: int, preset: str = "tiny", language: str = "en", doc_type: str | None = None
+) -> SyntheticReport:
     """One synthetic report; the same arguments always give the same pixels and label."""
     check_args(preset, language, doc_type)
     # Some drawn contents fit no layout level (a long value on a narrow tiny page); those redraw the
@@ -60,8 +61,9 @@ def render_report(seed: int, preset: str = "tiny", language: str = "en", doc_typ
     raise AssertionError(f"report {seed} does not fit any layout in {MAX_ATTEMPTS} attempts")
 
 
-def _try_render(seed: int, preset: str, language: str, doc_type: str | None, attempt: int
-                ) -> SyntheticReport | None:
+def _try_render(
+    seed: int, preset: str, language: str, doc_type: str | None, attempt: int
+) -> SyntheticReport | None:
     suffix = f"/{attempt}" if attempt else ""
     rng = random.Random(f"{GENERATOR}/{seed}/{preset}/{language}/{doc_type}{suffix}")
     doc_type = doc_type or rng.choice(DOC_TYPES)
@@ -94,9 +96,16 @@ def _try_render(seed: int, preset: str, language: str, doc_type: str | None, att
     image, encoded, boxes, hom = C.apply_capture(page, cap, canvas, rng)
     label = page.label()
     meta = {
-        "generator": GENERATOR, "seed": seed, "preset": preset, "language": language,
-        "layout": layout.name, "font": family.name, "font_size": page.size,
-        "width": image.width, "height": image.height, "fit_level": level,
+        "generator": GENERATOR,
+        "seed": seed,
+        "preset": preset,
+        "language": language,
+        "layout": layout.name,
+        "font": family.name,
+        "font_size": page.size,
+        "width": image.width,
+        "height": image.height,
+        "fit_level": level,
         "capture": C.to_meta(cap),
         "homography": [[round(float(v), 6) for v in row] for row in hom],
         "text_layer": [{"text": r.text, "box": b, "field": r.field} for r, b in zip(page.runs, boxes)],

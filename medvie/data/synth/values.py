@@ -38,14 +38,25 @@ POS = (("Trace", "±"), ("1+", "1+"), ("2+", "2+"), ("3+", "3+"))
 TESTS: dict[str, tuple[Test, ...]] = {
     "cbc": (
         Test("WBC", "White Blood Cell Count", "白细胞计数", "10^9/L", "3.5", "9.5", 1, short_zh="白细胞"),
-        Test("NEUT%", "Neutrophil Percentage", "中性粒细胞百分比", "%", "40.0", "75.0", 1, short_zh="中性粒%"),
+        Test(
+            "NEUT%", "Neutrophil Percentage", "中性粒细胞百分比", "%", "40.0", "75.0", 1, short_zh="中性粒%"
+        ),
         Test("LYMPH%", "Lymphocyte Percentage", "淋巴细胞百分比", "%", "20.0", "50.0", 1, short_zh="淋巴%"),
         Test("MONO%", "Monocyte Percentage", "单核细胞百分比", "%", "3.0", "10.0", 1, short_zh="单核%"),
         Test("EO%", "Eosinophil Percentage", "嗜酸性粒细胞百分比", "%", "0.4", "8.0", 1),
         Test("NEUT#", "Neutrophil Count", "中性粒细胞绝对值", "10^9/L", "1.8", "6.3", 2),
         Test("LYMPH#", "Lymphocyte Count", "淋巴细胞绝对值", "10^9/L", "1.1", "3.2", 2),
-        Test("RBC", "Red Blood Cell Count", "红细胞计数", "10^12/L", "4.3", "5.8", 2, female=("3.8", "5.1"),
-             short_zh="红细胞"),
+        Test(
+            "RBC",
+            "Red Blood Cell Count",
+            "红细胞计数",
+            "10^12/L",
+            "4.3",
+            "5.8",
+            2,
+            female=("3.8", "5.1"),
+            short_zh="红细胞",
+        ),
         Test("HGB", "Hemoglobin", "血红蛋白", "g/L", "130", "175", 0, female=("115", "150")),
         Test("HCT", "Hematocrit", "红细胞压积", "%", "40.0", "50.0", 1, female=("35.0", "45.0")),
         Test("MCV", "Mean Corpuscular Volume", "平均红细胞体积", "fL", "82.0", "100.0", 1),
@@ -56,10 +67,28 @@ TESTS: dict[str, tuple[Test, ...]] = {
         Test("MPV", "Mean Platelet Volume", "平均血小板体积", "fL", "7.4", "12.5", 1),
     ),
     "biochemistry": (
-        Test("ALT", "Alanine Aminotransferase", "丙氨酸氨基转移酶", "U/L", "9", "50", 0, female=("7", "40"),
-             short_zh="谷丙转氨酶"),
-        Test("AST", "Aspartate Aminotransferase", "天门冬氨酸氨基转移酶", "U/L", "15", "40", 0,
-             female=("13", "35"), short_zh="谷草转氨酶"),
+        Test(
+            "ALT",
+            "Alanine Aminotransferase",
+            "丙氨酸氨基转移酶",
+            "U/L",
+            "9",
+            "50",
+            0,
+            female=("7", "40"),
+            short_zh="谷丙转氨酶",
+        ),
+        Test(
+            "AST",
+            "Aspartate Aminotransferase",
+            "天门冬氨酸氨基转移酶",
+            "U/L",
+            "15",
+            "40",
+            0,
+            female=("13", "35"),
+            short_zh="谷草转氨酶",
+        ),
         Test("ALP", "Alkaline Phosphatase", "碱性磷酸酶", "U/L", "45", "125", 0),
         Test("GGT", "Gamma-Glutamyl Transferase", "γ-谷氨酰转移酶", "U/L", "10", "60", 0, female=("7", "45")),
         Test("TBIL", "Total Bilirubin", "总胆红素", "μmol/L", "3.4", "20.5", 1),
@@ -76,9 +105,16 @@ TESTS: dict[str, tuple[Test, ...]] = {
         Test("Cl", "Chloride", "氯", "mmol/L", "99.0", "110.0", 1),
     ),
     "urinalysis": (
-        Test("COL", "Color", "颜色", kind="text",
-             choices=(("Yellow", "黄色"), ("Pale yellow", "淡黄色"), ("Dark yellow", "深黄色"))),
-        Test("CLA", "Clarity", "透明度", kind="text", choices=(("Clear", "清亮"), ("Slightly turbid", "微浑"))),
+        Test(
+            "COL",
+            "Color",
+            "颜色",
+            kind="text",
+            choices=(("Yellow", "黄色"), ("Pale yellow", "淡黄色"), ("Dark yellow", "深黄色")),
+        ),
+        Test(
+            "CLA", "Clarity", "透明度", kind="text", choices=(("Clear", "清亮"), ("Slightly turbid", "微浑"))
+        ),
         Test("SG", "Specific Gravity", "尿比重", "", "1.005", "1.030", 3, short_zh="比重"),
         Test("pH", "pH", "酸碱度", "", "4.5", "8.0", 1),
         Test("PRO", "Protein", "尿蛋白", kind="qual", positives=POS, short_zh="蛋白"),
@@ -95,26 +131,87 @@ TESTS: dict[str, tuple[Test, ...]] = {
     "lipid": (
         Test("TC", "Total Cholesterol", "总胆固醇", "mmol/L", "", "5.20", 2, kind="upper"),
         Test("TG", "Triglycerides", "甘油三酯", "mmol/L", "", "1.70", 2, kind="upper"),
-        Test("HDL-C", "HDL Cholesterol", "高密度脂蛋白胆固醇", "mmol/L", "1.04", "", 2, kind="lower",
-             short_zh="高密度脂蛋白"),
-        Test("LDL-C", "LDL Cholesterol", "低密度脂蛋白胆固醇", "mmol/L", "", "3.40", 2, kind="upper",
-             short_zh="低密度脂蛋白"),
+        Test(
+            "HDL-C",
+            "HDL Cholesterol",
+            "高密度脂蛋白胆固醇",
+            "mmol/L",
+            "1.04",
+            "",
+            2,
+            kind="lower",
+            short_zh="高密度脂蛋白",
+        ),
+        Test(
+            "LDL-C",
+            "LDL Cholesterol",
+            "低密度脂蛋白胆固醇",
+            "mmol/L",
+            "",
+            "3.40",
+            2,
+            kind="upper",
+            short_zh="低密度脂蛋白",
+        ),
         Test("ApoA1", "Apolipoprotein A1", "载脂蛋白A1", "g/L", "1.00", "1.60", 2),
         Test("ApoB", "Apolipoprotein B", "载脂蛋白B", "g/L", "0.60", "1.10", 2),
         Test("Lp(a)", "Lipoprotein(a)", "脂蛋白(a)", "mg/L", "", "300", 0, kind="upper"),
     ),
     "thyroid": (
-        Test("TSH", "Thyroid Stimulating Hormone", "促甲状腺激素", "mIU/L", "0.27", "4.20", 2,
-             short_zh="促甲状腺素"),
-        Test("FT3", "Free Triiodothyronine", "游离三碘甲状腺原氨酸", "pmol/L", "3.10", "6.80", 2,
-             short_zh="游离T3"),
+        Test(
+            "TSH",
+            "Thyroid Stimulating Hormone",
+            "促甲状腺激素",
+            "mIU/L",
+            "0.27",
+            "4.20",
+            2,
+            short_zh="促甲状腺素",
+        ),
+        Test(
+            "FT3",
+            "Free Triiodothyronine",
+            "游离三碘甲状腺原氨酸",
+            "pmol/L",
+            "3.10",
+            "6.80",
+            2,
+            short_zh="游离T3",
+        ),
         Test("FT4", "Free Thyroxine", "游离甲状腺素", "pmol/L", "12.0", "22.0", 1, short_zh="游离T4"),
-        Test("TT3", "Total Triiodothyronine", "总三碘甲状腺原氨酸", "nmol/L", "1.30", "3.10", 2, short_zh="总T3"),
+        Test(
+            "TT3",
+            "Total Triiodothyronine",
+            "总三碘甲状腺原氨酸",
+            "nmol/L",
+            "1.30",
+            "3.10",
+            2,
+            short_zh="总T3",
+        ),
         Test("TT4", "Total Thyroxine", "总甲状腺素", "nmol/L", "66.0", "181.0", 1, short_zh="总T4"),
-        Test("TPOAb", "Thyroid Peroxidase Antibody", "甲状腺过氧化物酶抗体", "IU/mL", "", "34.0", 1,
-             kind="upper", short_zh="TPO抗体"),
-        Test("TgAb", "Thyroglobulin Antibody", "甲状腺球蛋白抗体", "IU/mL", "", "115", 0, kind="upper",
-             short_zh="Tg抗体"),
+        Test(
+            "TPOAb",
+            "Thyroid Peroxidase Antibody",
+            "甲状腺过氧化物酶抗体",
+            "IU/mL",
+            "",
+            "34.0",
+            1,
+            kind="upper",
+            short_zh="TPO抗体",
+        ),
+        Test(
+            "TgAb",
+            "Thyroglobulin Antibody",
+            "甲状腺球蛋白抗体",
+            "IU/mL",
+            "",
+            "115",
+            0,
+            kind="upper",
+            short_zh="Tg抗体",
+        ),
     ),
 }
 
@@ -126,29 +223,112 @@ EXAM_NAMES = {
     "thyroid": ("Thyroid Function", "甲状腺功能"),
 }
 EXAM_SHORT = {
-    "cbc": ("CBC", "血常规"), "biochemistry": ("Liver/Kidney", "肝肾功能"), "urinalysis": ("Urinalysis", "尿常规"),
-    "lipid": ("Lipids", "血脂"), "thyroid": ("Thyroid", "甲功"),
+    "cbc": ("CBC", "血常规"),
+    "biochemistry": ("Liver/Kidney", "肝肾功能"),
+    "urinalysis": ("Urinalysis", "尿常规"),
+    "lipid": ("Lipids", "血脂"),
+    "thyroid": ("Thyroid", "甲功"),
 }
 SPECIMENS = {"cbc": ("Whole blood", "全血"), "urinalysis": ("Urine", "尿液")}
 
-EN_FIRST_M = ("James", "Wei", "David", "Ahmed", "Carlos", "Ivan", "Tom", "Ravi", "Lucas", "Ken", "Omar", "Paul")
-EN_FIRST_F = ("Mary", "Li", "Anna", "Fatima", "Sofia", "Emma", "Grace", "Priya", "Yuki", "Nora", "Lena", "Rosa")
-EN_LAST = ("Smith", "Chen", "Garcia", "Khan", "Novak", "Brown", "Wang", "Patel", "Tanaka", "Silva", "Moore", "Lee")
+EN_FIRST_M = (
+    "James",
+    "Wei",
+    "David",
+    "Ahmed",
+    "Carlos",
+    "Ivan",
+    "Tom",
+    "Ravi",
+    "Lucas",
+    "Ken",
+    "Omar",
+    "Paul",
+)
+EN_FIRST_F = (
+    "Mary",
+    "Li",
+    "Anna",
+    "Fatima",
+    "Sofia",
+    "Emma",
+    "Grace",
+    "Priya",
+    "Yuki",
+    "Nora",
+    "Lena",
+    "Rosa",
+)
+EN_LAST = (
+    "Smith",
+    "Chen",
+    "Garcia",
+    "Khan",
+    "Novak",
+    "Brown",
+    "Wang",
+    "Patel",
+    "Tanaka",
+    "Silva",
+    "Moore",
+    "Lee",
+)
 ZH_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗"
-ZH_GIVEN_M = ("伟", "强", "磊", "军", "洋", "勇", "杰", "涛", "明", "超", "建国", "志强", "海峰", "文博", "子轩")
-ZH_GIVEN_F = ("芳", "娜", "敏", "静", "丽", "艳", "娟", "霞", "婷", "雪", "秀英", "桂兰", "晓燕", "欣怡", "雨涵")
+ZH_GIVEN_M = (
+    "伟",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "勇",
+    "杰",
+    "涛",
+    "明",
+    "超",
+    "建国",
+    "志强",
+    "海峰",
+    "文博",
+    "子轩",
+)
+ZH_GIVEN_F = (
+    "芳",
+    "娜",
+    "敏",
+    "静",
+    "丽",
+    "艳",
+    "娟",
+    "霞",
+    "婷",
+    "雪",
+    "秀英",
+    "桂兰",
+    "晓燕",
+    "欣怡",
+    "雨涵",
+)
 EN_HOSPITAL_PLACES = ("Riverside", "Lakeview", "Northfield", "Greenwood", "Eastport", "Hillcrest", "Bayside")
 EN_HOSPITAL_KINDS = ("General Hospital", "Medical Center", "University Hospital", "Community Hospital")
 ZH_HOSPITAL_PLACES = ("江城", "临海", "北岭", "南湖", "东港", "青山", "西平")
 ZH_HOSPITAL_KINDS = ("市第一人民医院", "市中心医院", "人民医院", "中医院", "医科大学附属医院")
 DEPARTMENTS = (
-    ("Internal Medicine", "内科"), ("Hematology", "血液科"), ("Endocrinology", "内分泌科"),
-    ("Nephrology", "肾内科"), ("Gastroenterology", "消化内科"), ("Cardiology", "心内科"),
-    ("General Surgery", "普外科"), ("Outpatient", "门诊"), ("Health Check", "体检中心"), ("Urology", "泌尿外科"),
+    ("Internal Medicine", "内科"),
+    ("Hematology", "血液科"),
+    ("Endocrinology", "内分泌科"),
+    ("Nephrology", "肾内科"),
+    ("Gastroenterology", "消化内科"),
+    ("Cardiology", "心内科"),
+    ("General Surgery", "普外科"),
+    ("Outpatient", "门诊"),
+    ("Health Check", "体检中心"),
+    ("Urology", "泌尿外科"),
 )
 REMARKS = (
-    ("Sample slightly hemolyzed.", "标本轻度溶血"), ("Fasting sample.", "空腹采血"),
-    ("Result verified by repeat test.", "结果已复查"), ("Please correlate clinically.", "请结合临床"),
+    ("Sample slightly hemolyzed.", "标本轻度溶血"),
+    ("Fasting sample.", "空腹采血"),
+    ("Result verified by repeat test.", "结果已复查"),
+    ("Please correlate clinically.", "请结合临床"),
 )
 
 
@@ -172,8 +352,11 @@ def timestamp(rng: random.Random, fmt: str, day: int, minute: int) -> str:
     return fmt.format(y=year, m=month, d=d, hh=hh, mm=mm, ss=ss)
 
 
-TIME_FORMATS = ("{y}-{m:02d}-{d:02d} {hh:02d}:{mm:02d}", "{y}/{m:02d}/{d:02d} {hh:02d}:{mm:02d}:{ss:02d}",
-                "{y}-{m:02d}-{d:02d}")
+TIME_FORMATS = (
+    "{y}-{m:02d}-{d:02d} {hh:02d}:{mm:02d}",
+    "{y}/{m:02d}/{d:02d} {hh:02d}:{mm:02d}:{ss:02d}",
+    "{y}-{m:02d}-{d:02d}",
+)
 
 
 def _fmt(v: float, dec: int) -> str:
@@ -207,7 +390,11 @@ def numeric_value(rng: random.Random, t: Test, lo: str, hi: str, state: str) -> 
             span = (hi_f - lo_f) if lo_f is not None else hi_f
             v = hi_f + span * rng.uniform(0.04, 0.8)
         else:  # low by up to most of the normal span, as lab outliers are, never 0 or below
-            v = lo_f - (hi_f - lo_f) * rng.uniform(0.04, 0.8) if hi_f is not None else lo_f * rng.uniform(0.5, 0.95)
+            v = (
+                lo_f - (hi_f - lo_f) * rng.uniform(0.04, 0.8)
+                if hi_f is not None
+                else lo_f * rng.uniform(0.5, 0.95)
+            )
             if v <= 0:
                 v = lo_f * rng.uniform(0.45, 0.95)
         s = _fmt(v, t.dec)
@@ -226,8 +413,9 @@ def item_name(t: Test, language: str, style: str) -> str:
     return {"abbr": t.abbr, "full": t.en, "both": f"{t.en} ({t.abbr})", "short": t.abbr}[style]
 
 
-def lab_row(rng: random.Random, t: Test, sex: str, language: str, mark_style: str, item_style: str,
-            abnormal_p: float) -> dict[str, str]:
+def lab_row(
+    rng: random.Random, t: Test, sex: str, language: str, mark_style: str, item_style: str, abnormal_p: float
+) -> dict[str, str]:
     """One indicator row: the printed cells keyed by schema row keys (blank cells left out)."""
     row = {"Item Name": item_name(t, language, item_style)}
     high, low = MARKS[mark_style]
@@ -236,7 +424,9 @@ def lab_row(rng: random.Random, t: Test, sex: str, language: str, mark_style: st
         return row
     if t.kind == "qual":
         positive = rng.random() < abnormal_p
-        row["Result"] = pick(rng, rng.choice(t.positives), language) if positive else pick(rng, t.normal, language)
+        row["Result"] = (
+            pick(rng, rng.choice(t.positives), language) if positive else pick(rng, t.normal, language)
+        )
         row["Reference Range"] = format_range(rng, t, "", "", language)
         if positive:
             row["Abnormal Mark"] = high
@@ -244,8 +434,13 @@ def lab_row(rng: random.Random, t: Test, sex: str, language: str, mark_style: st
     lo, hi = t.female if (t.female and sex == "F") else (t.lo, t.hi)
     states = ["normal"]
     if rng.random() < abnormal_p:
-        states = ["high"] if t.kind == "upper" or not lo or float(lo) == 0 else ["low"] if t.kind == "lower" \
+        states = (
+            ["high"]
+            if t.kind == "upper" or not lo or float(lo) == 0
+            else ["low"]
+            if t.kind == "lower"
             else [rng.choice(("high", "low"))]
+        )
     state = states[0]
     row["Result"] = numeric_value(rng, t, lo, hi, state)
     if t.unit:
