@@ -92,13 +92,15 @@ def restrict(label: dict[str, Any], asked: Asked, schema: Schema) -> dict[str, A
     return out
 
 
-def build_prompt(schema: Schema, asked: Asked, lang: str, thinking: bool, hints: str = "") -> str:
+def build_prompt(
+    schema: Schema, asked: Asked, lang: str, thinking: bool, hints: str = "", aliases: bool = True
+) -> str:
     text = INSTRUCTIONS.get(lang, INSTRUCTIONS["en"])
     doc = schema.document_name(lang)
     return (
         hints
         + text["task"].format(document=doc)
-        + schema.describe(asked, lang)
+        + schema.describe(asked, lang, aliases)
         + "\n"
         + text["missing"].format(document=doc)
         + text["think" if thinking else "answer"]
@@ -147,7 +149,9 @@ def record_queries(
                             {"type": "image"},
                             {
                                 "type": "text",
-                                "text": build_prompt(schema, asked, lang, cfg.thinking, hint_text),
+                                "text": build_prompt(
+                                    schema, asked, lang, cfg.thinking, hint_text, cfg.key_aliases
+                                ),
                             },
                         ],
                     }

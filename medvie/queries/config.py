@@ -39,6 +39,9 @@ class QueriesConfig(Section):
     schema_: str = Field(
         "schemas/medical.json", alias="schema", description="schema file (keys, names, descriptions)"
     )
+    key_aliases: bool = Field(
+        True, description="list each asked key's printed labels (schema aliases) in its description"
+    )
     key_language: Literal["en", "zh", "auto"] = Field(
         "en", description="key names in prompt and truth; auto: the record's language"
     )

@@ -3,7 +3,9 @@
 File format (`schemas/medical.json`):
 `{"name", "document": str | {lang: str}, "keys": [KeySpec]}` with KeySpec
 `{"key": canonical name used in labels, "names": {lang: name}?, "description": str | {lang: str},
-"type": "string" | "list" | "object", "fields": [KeySpec]?}` (`list` = list of objects with `fields`).
+"aliases": {lang: [label, ...]}?, "type": "string" | "list" | "object", "fields": [KeySpec]?}`
+(`list` = list of objects with `fields`). `aliases` are the words forms print for a key ("Pt. Name",
+"姓名"): the prompt lists them, the OCR baseline looks for them; extend them for your own forms.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class KeySpec(BaseModel):
     key: str = Field(min_length=1)
     names: dict[str, str] = {}
     description: Text = ""
+    aliases: dict[str, list[str]] = {}
     type: Literal["string", "list", "object"] = "string"
     fields: list[KeySpec] = []
 
@@ -48,6 +51,10 @@ class KeySpec(BaseModel):
 
     def name(self, lang: str) -> str:
         return self.names.get(lang, self.key)
+
+    def labels(self, lang: str) -> list[str]:
+        """The words a form may print for this key in `lang`: its aliases, else its name."""
+        return list(self.aliases.get(lang) or [self.name(lang)])
 
     def field(self, key: str) -> KeySpec | None:
         return next((f for f in self.fields if f.key == key), None)
@@ -116,11 +123,23 @@ class Schema(BaseModel):
 
     # ------------------------------------------------------------ prompt
 
-    def describe(self, asked: dict[str, list[str] | None], lang: str) -> str:
+    def describe(self, asked: dict[str, list[str] | None], lang: str, aliases: bool = False) -> str:
         """Key descriptions: the asked part of the schema as JSON with a comment per key, values removed,
-        one element kept per list. `asked` maps a key to None (all its fields) or the fields asked."""
+        one element kept per list. `asked` maps a key to None (all its fields) or the fields asked;
+        with `aliases`, each comment ends with the labels a form may print for the key."""
         specs = [(self.spec(k), f) for k, f in asked.items()]
-        return "\n".join(_render_object(specs, lang, 0))
+        return "\n".join(_render_object(specs, lang, 0, aliases))
+
+    def with_aliases(self, extra: dict[str, list[str]], lang: str) -> Schema:
+        """A copy whose keys (or list fields) named in `extra` also list those labels in `lang`."""
+
+        def grow(spec: KeySpec) -> KeySpec:
+            fields = [grow(f) for f in spec.fields]
+            add = [a for a in extra.get(spec.key, []) if a not in spec.labels(lang)]
+            aliases = {**spec.aliases, lang: spec.labels(lang) + add} if add else spec.aliases
+            return spec.model_copy(update={"fields": fields, "aliases": aliases})
+
+        return self.model_copy(update={"keys": [grow(k) for k in self.keys]})
 
 
 def _translate_value(spec: KeySpec, value: Any, lang: str) -> Any:
@@ -137,25 +156,30 @@ def _translate_row(spec: KeySpec, row: Any, lang: str) -> Any:
     return {spec.field(f).name(lang): _translate_value(spec.field(f), v, lang) for f, v in row.items()}
 
 
-def _render_object(specs: list[tuple[KeySpec, list[str] | None]], lang: str, depth: int) -> list[str]:
+def _render_object(
+    specs: list[tuple[KeySpec, list[str] | None]], lang: str, depth: int, aliases: bool = False
+) -> list[str]:
     pad = "  " * depth
     out = [pad + "{"]
     for i, (spec, fields) in enumerate(specs):
         comma = "," if i < len(specs) - 1 else ""
         name = json.dumps(spec.name(lang), ensure_ascii=False)
         comment = _pick(spec.description, lang)
+        if aliases and spec.aliases:
+            printed = " | ".join(spec.labels(lang))
+            comment = f"{comment}; {'印作' if lang == 'zh' else 'printed as'}: {printed}"
         note = f"  // {comment}" if comment else ""
         inner = [(f, None) for f in spec.fields if fields is None or f.key in fields]
         if spec.type == "string":
             out.append(f'{pad}  {name}: ""{comma}{note}')
         elif spec.type == "object":
-            body = _render_object(inner, lang, depth + 1)
+            body = _render_object(inner, lang, depth + 1, aliases)
             out.append(f"{pad}  {name}: {body[0].strip()}{note}")
             out.extend(body[1:-1])
             out.append(body[-1] + comma)
         else:
             out.append(f"{pad}  {name}: [{note}")
-            out.extend(_render_object(inner, lang, depth + 2))
+            out.extend(_render_object(inner, lang, depth + 2, aliases))
             out.append(f"{pad}  ]{comma}")
     out.append(pad + "}")
     return out
