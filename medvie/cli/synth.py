@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 
 def synth(
-    out: str = typer.Option(
+    out: Path = typer.Option(
         ..., "--out", help="folder to write labels.jsonl + images/ into (replaced whole)"
     ),
     n: int = typer.Option(100, "--n", min=1, help="number of reports"),
@@ -15,13 +17,20 @@ def synth(
         "tiny", "--preset", help="tiny (small pages for the CPU model) | full (~1000x1400)"
     ),
     languages: str = typer.Option("en,zh", "--languages", help="comma-separated: en, zh"),
+    families: str = typer.Option(
+        "all", "--families", help="comma-separated report families (medvie.data.families), or all"
+    ),
 ) -> None:
     """Render N synthetic reports (CBC, biochemistry, urinalysis, lipid, thyroid, imaging, pathology)."""
-    from medvie.data.synth import write_dataset
+    from medvie.data.pipeline import run_synth
+    from medvie.settings import parse_params
 
     langs = [x.strip() for x in languages.split(",") if x.strip()]
-    path = write_dataset(out, n, seed, preset, langs, progress=True)
-    typer.echo(f"wrote {n} reports to {path}/labels.jsonl")
+    synthetic = {"n": n, "seed": seed, "preset": preset, "languages": langs}
+    if families != "all":
+        synthetic["families"] = [x.strip() for x in families.split(",") if x.strip()]
+    cfg = parse_params({"data": {"synthetic": synthetic}}, "options").data.synthetic
+    run_synth(cfg, out=out)
 
 
 def register(app: typer.Typer) -> None:

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from medvie.config_base import Section
+from medvie.data.families import DEFAULT_HOLDOUT, FAMILY_NAMES
+
+
+def _known_families(value: list[str]) -> list[str]:
+    unknown = [f for f in value if f not in FAMILY_NAMES]
+    if unknown:
+        raise ValueError(f"unknown report family {unknown[0]!r}; use names from {', '.join(FAMILY_NAMES)}")
+    return value
 
 
 class SyntheticConfig(Section):
@@ -16,6 +24,14 @@ class SyntheticConfig(Section):
         "tiny", description="tiny: small pages the CPU model can read; full: ~1000x1400 pages"
     )
     languages: list[Literal["en", "zh"]] = ["en", "zh"]
+    families: list[str] = Field(
+        default_factory=lambda: list(FAMILY_NAMES), description="report families drawn (medvie.data.families)"
+    )
+
+    @field_validator("families")
+    @classmethod
+    def _families(cls, value: list[str]) -> list[str]:
+        return _known_families(value)
 
 
 class SplitConfig(Section):
@@ -33,11 +49,26 @@ class SplitConfig(Section):
 
 
 class DataConfig(Section):
+    @field_validator("holdout_families")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        unknown = [f for f in value if f not in FAMILY_NAMES]
+        if unknown:
+            raise ValueError(
+                f"unknown report family {unknown[0]!r}; use names from {', '.join(FAMILY_NAMES)}"
+            )
+        return value
+
     source: str = Field(
         "data/synthetic",
         description="folder holding labels.jsonl + images (the synth stage writes data/synthetic)",
     )
     synthetic: SyntheticConfig = SyntheticConfig()
+    holdout_families: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_HOLDOUT),
+        description="synthetic report families kept out of training and pretraining; evaluation scores "
+        "them apart (leave-family-out)",
+    )
     split: SplitConfig = SplitConfig()
     max_reject_share: float = Field(0.05, ge=0, le=1, description="fail ingestion above this share")
     max_image_side: int = Field(1600, ge=64, description="longer side is downscaled to this")
@@ -49,7 +80,8 @@ class DataConfig(Section):
         16,
         ge=0,
         le=256,
-        description="a 64-bit phash match also needs a 256-bit phash within this distance (null: no confirmation); "
+        description="a 64-bit phash match also needs a 256-bit phash within this distance "
+        "(null: no confirmation); "
         "64-bit phashes of different pages of one template are often within 4 bits; at 256 bits, "
         "re-encoded/resized copies of a page measured <= 12, distinct pages >= 20",
     )

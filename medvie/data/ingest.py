@@ -12,7 +12,7 @@ import hashlib
 import os
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -154,8 +154,6 @@ def ingest(
     source: str | os.PathLike[str],
     out: str | os.PathLike[str],
     cfg: DataConfig,
-    *,
-    log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Ingest the user-layout folder `source` into `out`; return the summary that is also written there."""
     source, out = Path(source), Path(out)
@@ -197,7 +195,7 @@ def ingest(
                     pool.shutdown(wait=True, cancel_futures=True)
 
         kept: list[tuple[_Candidate, NormalisedImage]] = []
-        for c, res in zip(candidates, results):
+        for c, res in zip(candidates, results, strict=True):
             if isinstance(res, ImageRejected):
                 rejected.append(_rejection(c.line, c.record.id, c.record.image, res.code, str(res)))
             else:
@@ -224,8 +222,13 @@ def ingest(
             cfg.near_duplicate_confirm_distance or 0,
         )
         records = []
-        for (c, img), split in zip(kept, splits):
+        for (c, img), split in zip(kept, splits, strict=True):
             meta = c.record.meta or {}
+            group = ""  # records without a family (a user's own) are neither in-family nor held out
+            if meta.get("family"):
+                group = "held_out" if meta["family"] in cfg.holdout_families else "in_family"
+            if group == "held_out":
+                split = "test"  # leave-family-out: a held-out family's reports are only ever tested on
             doc_type = c.record.doc_type or meta.get("doc_type") or UNKNOWN_DOC_TYPE
             records.append(
                 {
@@ -235,6 +238,7 @@ def ingest(
                     "doc_type": doc_type if isinstance(doc_type, str) else UNKNOWN_DOC_TYPE,
                     "meta": _scaled_meta(c.record.meta, img),
                     "split": split,
+                    "family_group": group,
                     "sha256": img.sha256,
                     "phash": img.phash,
                     "phash256": img.phash256,
@@ -248,9 +252,6 @@ def ingest(
         write_jsonl(tmp / REJECTED_FILE, rejected)
         write_json(tmp / SUMMARY_FILE, summary)
     failed_list.unlink(missing_ok=True)
-    if log:
-        counts = ", ".join(f"{s} {summary['splits'][s]}" for s in SPLITS)
-        log(f"ingested {len(records)} of {total} records into {out} ({counts}; {len(rejected)} rejected)")
     return summary
 
 

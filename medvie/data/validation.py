@@ -19,7 +19,6 @@ from medvie.data.config import SplitConfig, ValidateConfig
 from medvie.data.records import SPLITS, load_records
 from medvie.data.split import duplicate_groups
 from medvie.errors import DataError
-from medvie.io import write_json, write_text
 
 CRITICAL, WARNING = "critical", "warning"
 _EXAMPLES = 5
@@ -113,7 +112,7 @@ def records_table(
     df = df.astype({c: object for c in ("id", "split", "doc_type")})
     if rows:
         hashes_ok = all(isinstance(r.get("sha256"), str) and isinstance(r.get("phash"), str) for r in records)
-        fine = [r.get("phash256") for r in records]
+        fine: list[Any] = [r.get("phash256") for r in records]
         if hashes_ok:
             groups = duplicate_groups(
                 [r["sha256"] for r in records],
@@ -126,13 +125,16 @@ def records_table(
             df["dup_group_splits"] = df.groupby("dup_group")["split"].transform("nunique")
         else:
             df["dup_group_splits"] = 0  # fails the check below: hashes are missing
+        # a held-out family's reports are all test by construction: split shares count the others
+        held_out = [r.get("family_group") == "held_out" for r in records]
         for s in SPLITS:
-            df[f"is_{s}"] = (df["split"] == s).astype(int)
+            df[f"is_{s}"] = (df["split"] == s).astype(float).mask(held_out)
     return df
 
 
 def _share_bounds(target: float, n: int, tolerance: float) -> tuple[float, float, float]:
-    """Allowed share range: `tolerance`, widened to 3 binomial sigma so tiny data sets are not failed by chance."""
+    """Allowed share range: `tolerance`, widened to 3 binomial sigma so that tiny data sets
+    are not failed by chance."""
     sigma = math.sqrt(target * (1 - target) / n) if n else 1.0
     tol = max(tolerance, 3 * sigma)
     return max(0.0, target - tol), min(1.0, target + tol), tol
@@ -142,8 +144,10 @@ def build_suites(df, cfg: ValidateConfig, split_cfg: SplitConfig, known_keys: se
     """(suite over all records, suite over train records) plus each expectation's name."""
     import great_expectations as gx
 
-    E = gx.expectations
     n = len(df)
+    # split shares count the records outside held-out families: theirs are all test by construction
+    n_split = int(df["is_train"].notna().sum()) if "is_train" in df else n
+    E = gx.expectations
     specs: list[tuple[str, str, Any]] = [
         ("table_not_empty", CRITICAL, E.ExpectTableRowCountToBeBetween(min_value=1)),
         ("id_not_null", CRITICAL, E.ExpectColumnValuesToNotBeNull(column="id")),
@@ -189,7 +193,7 @@ def build_suites(df, cfg: ValidateConfig, split_cfg: SplitConfig, known_keys: se
             ("no_exact_duplicate_images", WARNING, E.ExpectColumnValuesToBeUnique(column="sha256")),
         ]
         for s in SPLITS:
-            lo, hi, _ = _share_bounds(getattr(split_cfg, s), n, cfg.split_tolerance)
+            lo, hi, _ = _share_bounds(getattr(split_cfg, s), n_split, cfg.split_tolerance)
             specs.append(
                 (
                     f"split_share_{s}",
@@ -213,9 +217,10 @@ def build_suites(df, cfg: ValidateConfig, split_cfg: SplitConfig, known_keys: se
     train = gx.ExpectationSuite(name="train_records")
     if n:
         doc_types = sorted(str(d) for d in df["doc_type"].dropna().unique())
-        exp = E.ExpectColumnDistinctValuesToContainSet(column="doc_type", value_set=doc_types)
-        exp.severity, exp.meta = WARNING, {"name": "every_doc_type_in_train"}
-        train.add_expectation(exp)
+        # typed like the suite's other expectations (`specs`): severity is set as the plain string
+        doc_exp: Any = E.ExpectColumnDistinctValuesToContainSet(column="doc_type", value_set=doc_types)
+        doc_exp.severity, doc_exp.meta = WARNING, {"name": "every_doc_type_in_train"}
+        train.add_expectation(doc_exp)
     return main, train
 
 
@@ -321,7 +326,8 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines = [
         f"# Data validation: {status}",
         "",
-        f"{report['n_records']} records; {report['n_passed']}/{report['n_expectations']} expectations passed; "
+        f"{report['n_records']} records; "
+        f"{report['n_passed']}/{report['n_expectations']} expectations passed; "
         f"{report['n_failed_critical']} critical and {report['n_failed_warning']} warning failures.",
         "",
         "Splits: "
@@ -346,37 +352,12 @@ def render_markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_validation(
-    directory: str | os.PathLike[str],
-    reports_dir: str | os.PathLike[str],
-    cfg: ValidateConfig,
-    split_cfg: SplitConfig,
-    *,
-    near_duplicate_distance: int = 4,
-    near_duplicate_confirm_distance: int | None = 16,
-    schema_path: str | os.PathLike[str] | None = None,
-) -> dict[str, Any]:
-    """Validate, write `validation.json` + `validation.md`, raise DataError naming failed critical checks."""
-    report = validate_records(
-        directory,
-        cfg,
-        split_cfg,
-        near_duplicate_distance=near_duplicate_distance,
-        near_duplicate_confirm_distance=near_duplicate_confirm_distance,
-        schema_path=schema_path,
-    )
-    reports_dir = Path(reports_dir)
-    write_json(reports_dir / "validation.json", report)
-    write_text(reports_dir / "validation.md", render_markdown(report))
-    if not report["success"]:
-        details = []
-        for e in report["expectations"]:
-            if not e["success"] and e["severity"] == CRITICAL:
-                ex = f": {', '.join(e['examples'][:3])}" if e["examples"] else ""
-                obs = f" (observed {e['observed']:.3g})" if isinstance(e["observed"], float) else ""
-                details.append(f"{e['name']}{obs}{ex}")
-        raise DataError(
-            f"{directory}: critical data checks failed: {'; '.join(details)}; "
-            f"see {reports_dir / 'validation.md'}"
-        )
-    return report
+def critical_failures(report: dict[str, Any]) -> list[str]:
+    """One phrase per failed critical expectation: its name, the observed value, a few example ids."""
+    details = []
+    for e in report["expectations"]:
+        if not e["success"] and e["severity"] == CRITICAL:
+            ex = f": {', '.join(e['examples'][:3])}" if e["examples"] else ""
+            obs = f" (observed {e['observed']:.3g})" if isinstance(e["observed"], float) else ""
+            details.append(f"{e['name']}{obs}{ex}")
+    return details

@@ -105,6 +105,12 @@ def score(predictions: Sequence[Any], rows: Sequence[dict], reward_cfg: Any = No
     for strategy in sorted({r["strategy"] for r in rows}):
         m = run([i for i, r in enumerate(rows) if r["strategy"] == strategy])
         result["by_strategy"][strategy] = {k: m[k] for k in HEADLINE if k in m}
+    groups = sorted({r.get("family_group") or "" for r in rows} - {""})
+    if groups:  # leave-family-out: forms of families never trained on, beside the trained-on ones
+        result["by_family_group"] = {}
+        for group in groups:
+            m = run([i for i, r in enumerate(rows) if r.get("family_group") == group])
+            result["by_family_group"][group] = {k: m[k] for k in HEADLINE if k in m}
     result["per_doc_type"] = full.get("per_doc_type", {})
     result["per_key"] = full.get("per_key", {})
     result["per_query"] = [float(d.get("f1", 0.0)) for d in full.get("docs", [])] or [
@@ -143,6 +149,8 @@ def metrics_file(results: Mapping[str, dict]) -> dict:
         m = res["metrics"]
         body = {k: m[k] for k in HEADLINE if k in m}
         body["by_strategy"] = m.get("by_strategy", {})
+        if "by_family_group" in m:  # leave-family-out: in-family vs held-out families
+            body["by_family_group"] = m["by_family_group"]
         body["per_doc_type"] = {
             dt: {k: v for k, v in (vals or {}).items() if k in ("f1", "precision", "recall", "n")}
             for dt, vals in m.get("per_doc_type", {}).items()

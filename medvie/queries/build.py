@@ -1,4 +1,5 @@
-"""KV-query generation: which keys a query asks, its prompt, and the ground truth restricted to exactly those keys.
+"""KV-query generation: which keys a query asks, its prompt, and the ground truth restricted to exactly
+those keys.
 
 Every random choice comes from a generator seeded by (seed, record id, strategy), so a record's queries do not
 change when other records are added or reordered.
@@ -28,7 +29,8 @@ INSTRUCTIONS = {
     "zh": {
         "task": "从图片中的{document}里抽取以下字段。字段说明：\n",
         "missing": "{document}中没有的字段填空字符串。\n",
-        "think": "先在<think></think>标签中输出思考过程，再在<answer></answer>标签中输出最终答案；最终答案为JSON。",
+        "think": "先在<think></think>标签中输出思考过程，"
+        "再在<answer></answer>标签中输出最终答案；最终答案为JSON。",
         "answer": "在<answer></answer>标签中输出最终答案；最终答案为JSON。",
     },
 }
@@ -55,7 +57,7 @@ def choose_subset(label: dict[str, Any], schema: Schema, cfg: QueriesConfig, rng
         if key not in chosen:
             continue
         asked[key] = None
-        spec = schema.spec(key)
+        spec = schema.known(key)
         rows = (
             [r for r in label[key] if isinstance(r, dict)]
             if spec.type == "list" and isinstance(label[key], list)
@@ -77,7 +79,7 @@ def restrict(label: dict[str, Any], asked: Asked, schema: Schema) -> dict[str, A
     """The ground truth of exactly the asked keys; an asked key the label lacks is empty ("" or [])."""
     out: dict[str, Any] = {}
     for key, fields in asked.items():
-        spec = schema.spec(key)
+        spec = schema.known(key)
         if key not in label:
             out[key] = [] if spec.type == "list" else {} if spec.type == "object" else ""
             continue
@@ -90,6 +92,28 @@ def restrict(label: dict[str, Any], asked: Asked, schema: Schema) -> dict[str, A
             value = {f: value[f] for f in fields if f in value}
         out[key] = value
     return out
+
+
+def chat_prompt(text: str, image: bool = True) -> list[dict[str, Any]]:
+    """A query's chat messages: one user turn, the page image (placeholder) first, then the text."""
+    content: list[dict[str, Any]] = [{"type": "image"}] if image else []
+    return [{"role": "user", "content": [*content, {"type": "text", "text": text}]}]
+
+
+def hint_block(
+    lines: Sequence[dict[str, Any]], width: int | None, height: int | None, cfg: QueriesConfig, lang: str
+) -> str:
+    """A page's text lines as the prompt's hint block, formatted by the queries settings."""
+    from medvie.text.store import format_hints
+
+    return format_hints(
+        lines,
+        width=width,
+        height=height,
+        positions=cfg.hint_positions,
+        max_lines=cfg.hint_max_lines,
+        language=lang,
+    )
 
 
 def build_prompt(
@@ -142,28 +166,17 @@ def record_queries(
             {
                 "id": f"{rid}:{strategy}:{j}",
                 "record_id": rid,
-                "prompt": [
-                    {
-                        "role": "user",
-                        "content": [
-                            {"type": "image"},
-                            {
-                                "type": "text",
-                                "text": build_prompt(
-                                    schema, asked, lang, cfg.thinking, hint_text, cfg.key_aliases
-                                ),
-                            },
-                        ],
-                    }
-                ],
+                "prompt": chat_prompt(
+                    build_prompt(schema, asked, lang, cfg.thinking, hint_text, cfg.key_aliases)
+                ),
                 "image": image,
                 "truth": json.dumps(truth, ensure_ascii=False),
-                "keys": [schema.spec(k).name(lang) for k in asked],
+                "keys": [schema.known(k).name(lang) for k in asked],
                 "canonical_keys": list(asked),
                 # a JSON string: a mapping with per-row keys does not fit one Arrow column type
                 "row_fields": json.dumps(
                     {
-                        schema.spec(k).name(lang): [schema.spec(k).field(f).name(lang) for f in v]
+                        schema.known(k).name(lang): [schema.known(k).known_field(f).name(lang) for f in v]
                         for k, v in asked.items()
                         if v is not None
                     },
@@ -174,6 +187,8 @@ def record_queries(
                 "strategy": strategy,
                 "split": split,
                 "language": lang,
+                # in_family | held_out (a report family kept out of training) | "" (no family known)
+                "family_group": str(record.get("family_group") or ""),
             }
         )
     return out
@@ -183,6 +198,9 @@ def cap_records(records: Sequence[dict[str, Any]], cap: int, seed: int, split: s
     """At most `cap` records, a seeded random choice that does not depend on input order."""
     if len(records) <= cap:
         return list(records)
-    key = lambda r: hashlib.sha256(f"{seed}:{split}:{r.get('id')}".encode()).hexdigest()
+
+    def key(r: dict[str, Any]) -> str:
+        return hashlib.sha256(f"{seed}:{split}:{r.get('id')}".encode()).hexdigest()
+
     keep = {id(r) for r in sorted(records, key=key)[:cap]}
     return [r for r in records if id(r) in keep]

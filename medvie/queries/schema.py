@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -59,6 +60,13 @@ class KeySpec(BaseModel):
     def field(self, key: str) -> KeySpec | None:
         return next((f for f in self.fields if f.key == key), None)
 
+    def known_field(self, key: str) -> KeySpec:
+        """The spec of a field already checked against the schema (`Schema.check_label`)."""
+        spec = self.field(key)
+        if spec is None:
+            raise KeyError(f"field '{key}' of '{self.key}' is not in the schema")
+        return spec
+
 
 def _unique(keys: list[str], where: str) -> None:
     seen = set()
@@ -87,6 +95,13 @@ class Schema(BaseModel):
 
     def spec(self, key: str) -> KeySpec | None:
         return next((k for k in self.keys if k.key == key), None)
+
+    def known(self, key: str) -> KeySpec:
+        """The spec of a key already checked against the schema (`check_label`, or an asked key)."""
+        spec = self.spec(key)
+        if spec is None:
+            raise KeyError(f"key '{key}' is not in schema {self.source or self.name}")
+        return spec
 
     def document_name(self, lang: str) -> str:
         return _pick(self.document, lang)
@@ -119,7 +134,7 @@ class Schema(BaseModel):
 
     def translate(self, value: dict[str, Any], lang: str) -> dict[str, Any]:
         """Rename the keys of a (restricted) label to their names in `lang`."""
-        return {self.spec(k).name(lang): _translate_value(self.spec(k), v, lang) for k, v in value.items()}
+        return {self.known(k).name(lang): _translate_value(self.known(k), v, lang) for k, v in value.items()}
 
     # ------------------------------------------------------------ prompt
 
@@ -127,7 +142,7 @@ class Schema(BaseModel):
         """Key descriptions: the asked part of the schema as JSON with a comment per key, values removed,
         one element kept per list. `asked` maps a key to None (all its fields) or the fields asked;
         with `aliases`, each comment ends with the labels a form may print for the key."""
-        specs = [(self.spec(k), f) for k, f in asked.items()]
+        specs = [(self.known(k), f) for k, f in asked.items()]
         return "\n".join(_render_object(specs, lang, 0, aliases))
 
     def with_aliases(self, extra: dict[str, list[str]], lang: str) -> Schema:
@@ -153,11 +168,13 @@ def _translate_value(spec: KeySpec, value: Any, lang: str) -> Any:
 def _translate_row(spec: KeySpec, row: Any, lang: str) -> Any:
     if not isinstance(row, dict):
         return row
-    return {spec.field(f).name(lang): _translate_value(spec.field(f), v, lang) for f, v in row.items()}
+    return {
+        spec.known_field(f).name(lang): _translate_value(spec.known_field(f), v, lang) for f, v in row.items()
+    }
 
 
 def _render_object(
-    specs: list[tuple[KeySpec, list[str] | None]], lang: str, depth: int, aliases: bool = False
+    specs: Sequence[tuple[KeySpec, list[str] | None]], lang: str, depth: int, aliases: bool = False
 ) -> list[str]:
     pad = "  " * depth
     out = [pad + "{"]

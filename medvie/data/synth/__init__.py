@@ -11,6 +11,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from medvie.data.families import FAMILY_NAMES
 from medvie.data.synth.render import LANGUAGES, PRESETS, SyntheticReport, check_args, render_report
 from medvie.data.synth.values import DOC_TYPES
 
@@ -41,11 +42,12 @@ def write_dataset(
     seed: int,
     preset: str = "tiny",
     languages: Sequence[str] = ("en", "zh"),
-    progress: bool = False,
+    families: Sequence[str] = FAMILY_NAMES,
 ) -> Path:
-    """Render n reports into out_dir (replaced whole, atomically) as labels.jsonl + images/."""
+    """Render n reports of `families` into out_dir (replaced whole, atomically) as labels.jsonl + images/."""
     from medvie.errors import ConfigError
     from medvie.io import atomic_dir, write_jsonl
+    from medvie.log import progress
 
     languages = tuple(languages)
     if not languages:
@@ -55,16 +57,12 @@ def write_dataset(
     if n < 1:
         raise ConfigError(f"synthetic n must be at least 1, got {n}")
     out_dir = Path(out_dir)
-    plan = report_plan(n, seed, languages)
-    if progress:
-        from tqdm import tqdm
-
-        plan = tqdm(plan, desc="synth", unit="img")
+    plan = progress(report_plan(n, seed, languages), desc="synth", total=n, unit="img")
     with atomic_dir(out_dir) as tmp:
         (tmp / "images").mkdir()
         rows = []
         for rid, rseed, language, doc_type in plan:
-            rep = render_report(rseed, preset, language, doc_type)
+            rep = render_report(rseed, preset, language, doc_type, families)
             rel = f"images/{rid}{rep.extension}"
             if rep.encoded is not None:
                 (tmp / rel).write_bytes(rep.encoded)

@@ -103,6 +103,7 @@ def draw_page_effects(page: Page, cap: Capture, rng: random.Random) -> None:
 
 
 def _signature(page: Page, rng: random.Random) -> None:
+    assert page.signature_slot is not None  # called only for a page with a slot
     x0, y0, x1, y1 = page.signature_slot
     n = 40
     xs = np.linspace(x0, x1, n)
@@ -166,7 +167,7 @@ def _stamp(page: Page, rng: random.Random) -> bool:
 def _solve(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """3x3 homography mapping src points onto dst points (4 pairs)."""
     a = []
-    for (x, y), (u, v) in zip(src, dst):
+    for (x, y), (u, v) in zip(src, dst, strict=True):
         a.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
         a.append([0, 0, 0, x, y, 1, -v * x, -v * y])
     coef = np.linalg.solve(np.array(a, float), dst.reshape(-1).astype(float))
@@ -202,7 +203,8 @@ def _ycc(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
         128 - 0.168736 * r - 0.331264 * g + 0.5 * b,
         128 + 0.5 * r - 0.418688 * g - 0.081312 * b,
     )
-    return tuple(min(255, max(0, round(v))) for v in vals)
+    y, cb, cr = (min(255, max(0, round(v))) for v in vals)
+    return y, cb, cr
 
 
 # luminance LUTs: page ink is never 0, so 0 after the warp marks "off the page"
@@ -278,7 +280,7 @@ def _occlude(planes: list[Image.Image], kind: str, boxes: list, rng: random.Rand
         color = (rng.randint(235, 255), rng.randint(225, 250), rng.randint(150, 200))
     else:
         color = (120, 120, 125)
-    for plane, v in zip(planes, _ycc(color)):
+    for plane, v in zip(planes, _ycc(color), strict=True):
         d = ImageDraw.Draw(plane)
         if kind == "finger":
             d.ellipse(box, fill=v)
@@ -346,7 +348,7 @@ def _warp(luma: Image.Image, inv: np.ndarray, size: tuple[int, int]) -> Image.Im
         ys, ye = ty * _TILE, min(ch, (ty + 1) * _TILE)
         # runs of consecutive tiles to resample in this row
         edges = np.flatnonzero(np.diff(np.concatenate(([0], row.astype(np.int8), [0]))))
-        for a, b in zip(edges[::2], edges[1::2]):
+        for a, b in zip(edges[::2], edges[1::2], strict=True):
             xs, xe = a * _TILE, min(cw, b * _TILE)
             out.im.transform((xs, ys, xe, ye), luma.im, method, _coefs(inv @ _shift(xs, ys)), bilinear, 1)
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from medvie.data.families import Family
 from medvie.data.synth import values as V
 from medvie.data.synth.narratives import narrative
 
@@ -32,10 +33,10 @@ class Content:
         return self.doc_type in V.LAB_TYPES
 
 
-def compose(rng: random.Random, doc_type: str, language: str, preset: str) -> Content:
+def compose(rng: random.Random, doc_type: str, language: str, preset: str, fam: Family) -> Content:
     tiny = preset == "tiny"
     zh = language == "zh"
-    name, gender, sex = V.person(rng, language)
+    name, gender, sex = V.person(rng, language, fam.gender)
     age = str(rng.randint(18, 86))
     if zh and rng.random() < 0.7:
         age += "岁"
@@ -44,7 +45,9 @@ def compose(rng: random.Random, doc_type: str, language: str, preset: str) -> Co
     t_collect = rng.randint(7 * 60, 11 * 60)
     t_exam = t_collect + rng.randint(20, 180)
     t_report = t_exam + rng.randint(10, 240)
-    fmt = V.TIME_FORMATS[-1] if tiny else rng.choice(V.TIME_FORMATS)
+    fmt = V.DATE_FORMATS[fam.date] + ("" if tiny or zh else " {hh:02d}:{mm:02d}")
+    if zh:
+        fmt = V.TIME_FORMATS[-1] if tiny else rng.choice(V.TIME_FORMATS)
     place = rng.choice(V.ZH_HOSPITAL_PLACES if zh else V.EN_HOSPITAL_PLACES)
     kind = rng.choice(V.ZH_HOSPITAL_KINDS if zh else V.EN_HOSPITAL_KINDS)
     hospital = place + kind if zh else f"{place} {kind}"
@@ -128,8 +131,7 @@ def compose(rng: random.Random, doc_type: str, language: str, preset: str) -> Co
         tests = V.TESTS[doc_type]
         n = rng.randint(1, 4) if tiny else rng.randint(5, min(15, len(tests)))
         chosen = [tests[i] for i in sorted(rng.sample(range(len(tests)), n))]
-        arrow_p = 0.85 if zh else 0.6
-        c.mark_style = "arrow" if tiny or rng.random() < arrow_p else "letter"
+        c.mark_style = fam.flag
         if tiny:
             c.item_style = "short" if zh else "abbr"
             c.tiny_units = rng.random() < 0.4
@@ -137,7 +139,9 @@ def compose(rng: random.Random, doc_type: str, language: str, preset: str) -> Co
             c.item_style = rng.choice(("full", "both", "full") if zh else ("abbr", "full", "both"))
         short = "short" if zh else "abbr"
         for t in chosen:
-            row = V.lab_row(rng, t, sex, language, c.mark_style, c.item_style, 0.3)
+            row = V.lab_row(
+                rng, t, sex, language, c.mark_style, c.item_style, 0.3, "" if zh else fam.range_style
+            )
             c.rows.append(row)
             c.short_rows.append({**row, "Item Name": V.item_name(t, language, short)})
     else:

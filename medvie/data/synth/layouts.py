@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from medvie.data.families import Family
 from medvie.data.synth.compose import Content
 from medvie.data.synth.page import Overflow, Page
 
@@ -125,10 +126,10 @@ LAYOUTS = {
 
 
 class Drawer:
-    """Draws one Content with one Layout; rng picks the wording of keys and small style choices."""
+    """Draws one Content with one Layout in one Family's wording and styles; rng picks small style choices."""
 
-    def __init__(self, page: Page, c: Content, layout: Layout, rng: random.Random, level: int):
-        self.p, self.c, self.L, self.rng, self.level = page, c, layout, rng, level
+    def __init__(self, page: Page, c: Content, layout: Layout, rng: random.Random, level: int, fam: Family):
+        self.p, self.c, self.L, self.rng, self.level, self.fam = page, c, layout, rng, level, fam
         self.zh = c.language == "zh"
         self.tiny = layout.header == "tiny"
         self.margin = round(page.width * (0.03 if self.tiny else rng.uniform(0.05, 0.07)))
@@ -137,16 +138,19 @@ class Drawer:
         self.fb = page.font(bold=True)
         self.key_font = self.fb if rng.random() < 0.4 else self.f
         self.lh = page.line_height(self.f, 1.3 if self.tiny else rng.uniform(1.4, 1.6))
-        if self.zh and rng.random() < 0.6:
+        if fam.sep in (":", " :", " -", " ="):
+            page.colon = fam.sep
+        elif fam.sep in ("dots", "gap", "box"):
+            page.colon = ""
+        if self.zh and fam.sep == ":" and rng.random() < 0.6:
             page.colon = "："
+        self.label_w = 0.0  # dots / gap: values start after the widest label of the block
 
     def word(self, options: tuple[tuple[str, ...], tuple[str, ...]]) -> str:
         return self.rng.choice(options[1] if self.zh else options[0])
 
     def key_label(self, key: str) -> str:
-        kind = "lab" if self.c.lab else self.c.doc_type
-        table = LAB_KEY_LABELS if kind == "lab" else NARRATIVE_KEY_LABELS[kind]
-        return self.word(table.get(key) or KEY_LABELS[key])
+        return self.fam.label(key, self.zh)
 
     @staticmethod
     def field(key: str) -> str | None:
@@ -184,9 +188,35 @@ class Drawer:
         p.rule(self.x0, y, self.x1, width=2)
         return y + self.lh * 0.3
 
+    def header_items(self) -> list[tuple[str, list[tuple[str, str | None]]]]:
+        """(label, value parts) per printed item; a family may combine fields into one item."""
+        values = dict(self.c.header)
+        items = [(k, [(v, self.field(k))]) for k, v in self.c.header]
+        combine = self.fam.combine
+        if combine == "sex_age" and "Gender" in values and "Age" in values:
+            parts = [(values["Gender"], "Gender"), (" / ", None), (values["Age"], "Age")]
+            at = next(i for i, (k, _) in enumerate(items) if k == "Gender")
+            items = [it for it in items if it[0] not in ("Gender", "Age")]
+            items.insert(at, ("Sex / Age", parts))
+        elif combine == "name_paren" and ("Gender" in values or "Age" in values):
+            inner = [(values[k], k) for k in ("Gender", "Age") if k in values]
+            parts = [(values["Name"], "Name"), (" (", None), inner[0]]
+            if len(inner) > 1:
+                parts += [(", ", None), inner[1]]
+            items = [(k, parts if k == "Name" else v) for k, v in items if k not in ("Gender", "Age")]
+            items[[k for k, _ in items].index("Name")] = ("Name", [*parts, (")", None)])
+        return [(self.key_label(k), parts) for k, parts in items]
+
     def header(self, y: float) -> float:
-        items = [(self.key_label(k), v, self.field(k)) for k, v in self.c.header]
+        if self.fam.header == "sentence":
+            return self.sentence(y)
+        items = self.header_items()
         cols = {"grid3": 3, "box2": 2, "lines2": 2, "tiny": 2}[self.L.header]
+        if self.fam.sep in ("dots", "gap"):
+            cols = 1
+            self.label_w = max(self.key_font.getlength(k) for k, _ in items) + self.f.size * (
+                2.5 if self.fam.sep == "dots" else 1.2
+            )
         top = y
         if self.L.header == "box2":
             y += self.lh * 0.3
@@ -199,19 +229,64 @@ class Drawer:
             y += self.lh * 0.3
         return y
 
-    def pack(self, items: list[tuple[str, str, str | None]], y: float, cols: int) -> float:
+    def sentence(self, y: float) -> float:
+        """The patient as one line of free text: "Li Wei, female, 45 y, Test Date 06 Apr 2024"."""
+        values = dict(self.c.header)
+        pieces: list[tuple[str, str | None]] = [(values["Name"], "Name")]
+        if "Gender" in values:
+            pieces += [(",", None), (values["Gender"], "Gender")]
+        if "Age" in values:
+            pieces += [(",", None), (values["Age"], "Age"), ("岁" if self.zh else "y", None)]
+        for k, v in self.c.header:
+            if k not in ("Name", "Gender", "Age"):
+                pieces += [(",", None), (self.key_label(k).lower(), None), (v, self.field(k))]
+        return self.flow(pieces, self.x0, y) + self.lh * 0.2
+
+    def flow(self, pieces: list[tuple[str, str | None]], x: float, y: float) -> float:
+        """Pieces left to right with a space between (none before punctuation), wrapping whole pieces."""
+        p, f, space = self.p, self.f, self.f.getlength(" ")
+        for i, (text, field) in enumerate(pieces):
+            w = f.getlength(text)
+            gap = 0 if i == 0 or text in (",", ")", "岁") or pieces[i - 1][0].endswith("(") else space
+            if x + gap + w > self.x1 and x > self.x0:
+                x, y, gap = self.x0, y + self.lh, 0
+            x = p.text(x + gap, y, text, f, field=field)
+        return y + self.lh
+
+    def item_width(self, key: str, parts: list[tuple[str, str | None]]) -> float:
+        gap = self.f.size * 0.3
+        label = self.label_w or self.key_font.getlength(key + self.p.colon) + gap
+        return (
+            label + sum(self.f.getlength(t) for t, _ in parts) + (self.f.size if self.fam.sep == "box" else 0)
+        )
+
+    def kv(self, x: float, y: float, key: str, parts: list[tuple[str, str | None]]) -> float:
+        """One label-value item in the family's separator style; returns the x where it ends."""
+        p, sep, gap = self.p, self.fam.sep, self.f.size * 0.3
+        end = p.text(x + (4 if sep == "box" else 0), y, key + p.colon, self.key_font)
+        if sep == "box":
+            p.draw.rectangle([x, y - 3, end + 4, y + self.f.size * 1.2], outline=p.ink, width=1)
+            end += 8
+        if sep == "dots":
+            dots = "." * max(3, int((x + self.label_w - gap - end) // self.f.getlength(".")) - 1)
+            p.text(end + gap, y, dots, self.f)
+        vx = x + self.label_w if self.label_w else end + gap
+        for text, field in parts:
+            vx = p.text(vx, y, text, self.f, field=field)
+        return vx
+
+    def pack(self, items: list[tuple[str, list[tuple[str, str | None]]]], y: float, cols: int) -> float:
         """Key: value items in a grid; a long item takes as many cells as it needs."""
-        p, gap = self.p, self.f.size * 0.3
         cell = (self.x1 - self.x0) / cols
         col = 0
-        for key, value, field in items:
-            need = self.key_font.getlength(key + p.colon) + gap + self.f.getlength(value)
+        for key, parts in items:
+            need = self.item_width(key, parts)
             if need > self.x1 - self.x0:
-                raise Overflow(value)
+                raise Overflow(key)
             span = min(cols, int((need + self.f.size) // cell) + 1)
             if col + span > cols:
                 col, y = 0, y + self.lh
-            p.key_value(self.x0 + col * cell, y, key, value, field, self.key_font, self.f)
+            self.kv(self.x0 + col * cell, y, key, parts)
             col += span
             if col >= cols:
                 col, y = 0, y + self.lh
@@ -224,6 +299,8 @@ class Drawer:
             cols = tuple(k for k in cols if k != "Unit")
         if self.tiny and self.level >= 6:
             rows = rows[: max(1, len(rows) - (self.level - 5))]
+        if self.L.table == "inline":
+            return self.inline_rows(rows, cols, y)
         if self.L.table == "split" and len(rows) >= 8:
             half = (len(rows) + 1) // 2
             mid = (self.x0 + self.x1) / 2
@@ -231,6 +308,23 @@ class Drawer:
             y_right = self.grid(rows[half:], cols, mid + self.f.size * 0.5, self.x1, y, half)
             return max(y_left, y_right)
         return self.grid(rows, cols, self.x0, self.x1, y, 0)
+
+    def inline_rows(self, rows: list[dict[str, str]], cols: tuple[str, ...], y: float) -> float:
+        """A results list without a table: "WBC 11.2 10^9/L (3.5-9.5) HIGH", one row per line."""
+        for i, row in enumerate(rows):
+            pieces: list[tuple[str, str | None]] = []
+            for k in cols:
+                key = "Result" if k == "Result+" else k
+                if key in row:
+                    field = f"Indicators.{i}.{key}"
+                    if key == "Reference Range":
+                        pieces += [("(", None), (row[key], field), (")", None)]
+                    else:
+                        pieces.append((row[key], field))
+                if k == "Result+" and "Abnormal Mark" in row:
+                    pieces.append((row["Abnormal Mark"], f"Indicators.{i}.Abnormal Mark"))
+            y = self.flow(pieces, self.x0, y)
+        return y
 
     def cell_text(self, key: str, row: dict[str, str], i: int) -> str:
         if key == "No":
@@ -243,10 +337,10 @@ class Drawer:
         self, rows: list[dict[str, str]], cols: tuple[str, ...], x0: float, x1: float, y: float, base: int
     ) -> float:
         p, f, style = self.p, self.f, self.L.table
-        heads = [self.word((TINY_COLUMN_HEADS if self.tiny else COLUMN_HEADS)[k]) for k in cols]
+        heads = [self.word(COLUMN_HEADS["No"]) if k == "No" else self.fam.head(k, self.zh) for k in cols]
         hf = self.fb
         widths = []
-        for k, h in zip(cols, heads):
+        for k, h in zip(cols, heads, strict=True):
             w = max([f.getlength(self.cell_text(k, r, base + i)) for i, r in enumerate(rows)] + [0])
             widths.append(max(w, hf.getlength(h) if style != "none" else 0))
         free = (x1 - x0) - sum(widths)
@@ -262,17 +356,18 @@ class Drawer:
         if style != "none":
             if style in ("rules", "zebra"):
                 p.rule(x0, y, x1, width=2)
-            for k, h, x in zip(cols, heads, xs):
+            for h, x in zip(heads, xs, strict=True):
                 p.text(x, y + text_dy, h, hf)
             y += row_h
-            p.rule(x0, y, x1)
+            if style != "plain":
+                p.rule(x0, y, x1)
         top = y - row_h
         highlight = self.rng.random() < 0.4
         for i, row in enumerate(rows):
             if style == "zebra" and i % 2 == 0:
                 p.draw.rectangle([x0, y + 1, x1, y + row_h - 1], fill=(236, 236, 236, 255))
             ty = y + text_dy
-            for k, x in zip(cols, xs):
+            for k, x in zip(cols, xs, strict=True):
                 idx = f"Indicators.{base + i}."
                 if k == "Result+":
                     bold = highlight and "Abnormal Mark" in row

@@ -33,8 +33,8 @@ IMAGING = (
         (
             Finding(
                 (
-                    "The liver is normal in size with smooth capsule and homogeneous echotexture. The gallbladder "
-                    "wall is smooth. Pancreas and spleen show no abnormality.",
+                    "The liver is normal in size with smooth capsule and homogeneous echotexture. "
+                    "The gallbladder wall is smooth. Pancreas and spleen show no abnormality.",
                     "肝脏大小正常，包膜光滑，实质回声均匀。胆囊壁光滑。胰腺、脾脏未见明显异常。",
                 ),
                 ("No obvious abnormality", "肝胆胰脾未见明显异常"),
@@ -53,7 +53,8 @@ IMAGING = (
             ),
             Finding(
                 (
-                    "A strong echo of {b} cm with acoustic shadow is seen in the gallbladder, moving with posture.",
+                    "A strong echo of {b} cm with acoustic shadow is seen in the gallbladder, "
+                    "moving with posture.",
                     "胆囊内可见一强回声，大小约{b}cm，后伴声影，随体位移动。",
                 ),
                 ("Gallbladder stone", "胆囊结石"),
@@ -62,7 +63,8 @@ IMAGING = (
             ),
             Finding(
                 (
-                    "An anechoic area of {b} x {c} cm is seen in the right lobe of the liver with clear margins.",
+                    "An anechoic area of {b} x {c} cm is seen in the right lobe of the liver "
+                    "with clear margins.",
                     "肝右叶见一无回声区，大小约{b}x{c}cm，边界清。",
                 ),
                 ("Hepatic cyst", "肝囊肿"),
@@ -114,7 +116,8 @@ IMAGING = (
             ),
             Finding(
                 (
-                    "A solid nodule of {d} mm is seen in the {lobe} with smooth margins. No enlarged lymph nodes.",
+                    "A solid nodule of {d} mm is seen in the {lobe} with smooth margins. "
+                    "No enlarged lymph nodes.",
                     "{lobe}见一实性结节，直径约{d}mm，边缘光滑。纵隔未见肿大淋巴结。",
                 ),
                 ("Pulmonary nodule", "肺结节"),

@@ -39,7 +39,7 @@ class Run:
 
 
 @functools.lru_cache(maxsize=8192)
-def _shaped(font: ImageFont.FreeTypeFont, s: str) -> tuple[float, int, int, object, tuple[int, int]]:
+def _shaped(font: ImageFont.FreeTypeFont, s: str) -> tuple[float, float, float, object, tuple[int, int]]:
     """Advance width, ink left/right and the rendered mask of `s` (anchor "la", integer origin).
 
     Fonts are cached objects (fonts.load_font), so labels, units and headers that recur across
@@ -134,7 +134,8 @@ class Page:
         """Greedy line breaks: at spaces for English, anywhere for Chinese."""
         units = list(text) if self.zh else text.split(" ")
         sep = "" if self.zh else " "
-        lines, cur = [], ""
+        lines: list[str] = []
+        cur = ""
         for u in units:
             cand = cur + sep + u if cur else u
             limit = first if not lines else rest

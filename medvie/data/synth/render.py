@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
 from PIL import Image
 
+from medvie.data.families import FAMILY_NAMES
+from medvie.data.families import family as report_family
 from medvie.data.synth import capture as C
 from medvie.data.synth.compose import compose
-from medvie.data.synth.fonts import families
+from medvie.data.synth.fonts import families as font_families
 from medvie.data.synth.layouts import LAYOUTS, Drawer
 from medvie.data.synth.page import Overflow, Page
 from medvie.data.synth.values import DOC_TYPES
@@ -48,30 +51,40 @@ def check_args(preset: str, language: str, doc_type: str | None) -> None:
 
 
 def render_report(
-    seed: int, preset: str = "tiny", language: str = "en", doc_type: str | None = None
+    seed: int,
+    preset: str = "tiny",
+    language: str = "en",
+    doc_type: str | None = None,
+    families: Sequence[str] = FAMILY_NAMES,
 ) -> SyntheticReport:
-    """One synthetic report; the same arguments always give the same pixels and label."""
+    """One synthetic report of one of `families`; the same arguments always give the same pixels and label."""
     check_args(preset, language, doc_type)
+    families = tuple(families)
+    for name in families:
+        report_family(name)
     # Some drawn contents fit no layout level (a long value on a narrow tiny page); those redraw the
     # content from a derived seed, so the result stays a pure function of the arguments.
     for attempt in range(MAX_ATTEMPTS):
-        report = _try_render(seed, preset, language, doc_type, attempt)
+        report = _try_render(seed, preset, language, doc_type, attempt, families)
         if report is not None:
             return report
     raise AssertionError(f"report {seed} does not fit any layout in {MAX_ATTEMPTS} attempts")
 
 
 def _try_render(
-    seed: int, preset: str, language: str, doc_type: str | None, attempt: int
+    seed: int, preset: str, language: str, doc_type: str | None, attempt: int, families: tuple[str, ...]
 ) -> SyntheticReport | None:
     suffix = f"/{attempt}" if attempt else ""
     rng = random.Random(f"{GENERATOR}/{seed}/{preset}/{language}/{doc_type}{suffix}")
     doc_type = doc_type or rng.choice(DOC_TYPES)
-    fams = families(language)
-    family = fams[rng.randrange(len(fams))]
-    content = compose(rng, doc_type, language, preset)
+    fonts = font_families(language)
+    family = fonts[rng.randrange(len(fonts))]
+    fam = report_family(families[rng.randrange(len(families))])
+    content = compose(rng, doc_type, language, preset, fam)
     layouts = LAYOUTS[preset]
     layout = layouts[rng.randrange(len(layouts))]
+    cols = ("No", *fam.cols) if layout.name == "classic" else fam.cols
+    layout = replace(layout, name=fam.name, table=fam.table, cols=cols, narrative=fam.narrative)
     tiny = preset == "tiny"
     x_height = rng.uniform(14.5, 17.0) if tiny else rng.uniform(10.5, 12.5)
     size = family.size_for_x_height(x_height)
@@ -80,7 +93,7 @@ def _try_render(
     for level, scale in enumerate(FIT_SCALES):
         page = Page(*page_size, language, family, round(size * scale))
         try:
-            Drawer(page, content, layout, random.Random(layout_seed), level).draw()
+            Drawer(page, content, layout, random.Random(layout_seed), level, fam).draw()
             break
         except Overflow:
             continue
@@ -100,6 +113,7 @@ def _try_render(
         "seed": seed,
         "preset": preset,
         "language": language,
+        "family": fam.name,
         "layout": layout.name,
         "font": family.name,
         "font_size": page.size,
@@ -108,6 +122,8 @@ def _try_render(
         "fit_level": level,
         "capture": C.to_meta(cap),
         "homography": [[round(float(v), 6) for v in row] for row in hom],
-        "text_layer": [{"text": r.text, "box": b, "field": r.field} for r, b in zip(page.runs, boxes)],
+        "text_layer": [
+            {"text": r.text, "box": b, "field": r.field} for r, b in zip(page.runs, boxes, strict=True)
+        ],
     }
     return SyntheticReport(image, label, doc_type, meta, encoded)

@@ -11,7 +11,16 @@ from dataclasses import dataclass
 
 DOC_TYPES = ("cbc", "biochemistry", "urinalysis", "lipid", "thyroid", "imaging", "pathology")
 LAB_TYPES = ("cbc", "biochemistry", "urinalysis", "lipid", "thyroid")
-MARKS = {"arrow": ("↑", "↓"), "letter": ("H", "L")}
+MARKS = {"arrow": ("↑", "↓"), "letter": ("H", "L"), "word": ("HIGH", "LOW"), "star": ("*", "*")}
+RANGE_SEPS = {"dash": "-", "spaced": " - ", "tilde": "~", "to": " to "}
+DATE_FORMATS = {
+    "iso": "{y}-{m:02d}-{d:02d}",
+    "dmy": "{d:02d}/{m:02d}/{y}",
+    "dot": "{d:02d}.{m:02d}.{y}",
+    "text": "{d:02d} {mon} {y}",
+}
+GENDER_WORDS = {"word": ("Male", "Female"), "letter": ("M", "F"), "lower": ("male", "female")}
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 @dataclass(frozen=True)
@@ -336,20 +345,20 @@ def pick(rng: random.Random, pair: tuple[str, str], language: str) -> str:
     return pair[1] if language == "zh" else pair[0]
 
 
-def person(rng: random.Random, language: str) -> tuple[str, str, str]:
+def person(rng: random.Random, language: str, gender_style: str = "word") -> tuple[str, str, str]:
     """(name, gender, sex code) as printed."""
     female = rng.random() < 0.5
     if language == "zh":
         given = rng.choice(ZH_GIVEN_F if female else ZH_GIVEN_M)
         return rng.choice(ZH_SURNAMES) + given, "女" if female else "男", "F" if female else "M"
     first = rng.choice(EN_FIRST_F if female else EN_FIRST_M)
-    return f"{first} {rng.choice(EN_LAST)}", "Female" if female else "Male", "F" if female else "M"
+    return f"{first} {rng.choice(EN_LAST)}", GENDER_WORDS[gender_style][female], "F" if female else "M"
 
 
 def timestamp(rng: random.Random, fmt: str, day: int, minute: int) -> str:
     year, month = 2023 + day // 336, 1 + (day // 28) % 12
     d, hh, mm, ss = 1 + day % 28, minute // 60, minute % 60, (day * 7 + minute) % 60
-    return fmt.format(y=year, m=month, d=d, hh=hh, mm=mm, ss=ss)
+    return fmt.format(y=year, m=month, d=d, hh=hh, mm=mm, ss=ss, mon=MONTHS[month - 1])
 
 
 TIME_FORMATS = (
@@ -363,13 +372,16 @@ def _fmt(v: float, dec: int) -> str:
     return f"{v:.{dec}f}"
 
 
-def format_range(rng: random.Random, t: Test, lo: str, hi: str, language: str) -> str:
+def format_range(rng: random.Random, t: Test, lo: str, hi: str, language: str, style: str = "") -> str:
+    """A reference range as printed; `style` (a family's, RANGE_SEPS) fixes the separator of lo-hi."""
     if t.kind == "qual":
         return pick(rng, t.normal, language)
     if t.kind == "upper":
         return f"<{hi}" if not lo or rng.random() < 0.5 else f"{lo}-{hi}"
     if t.kind == "lower":
         return f">{lo}"
+    if style:
+        return f"{lo}{RANGE_SEPS[style]}{hi}"
     sep = rng.choice(("-", "-", "--", "~")) if language == "zh" else rng.choice(("-", "-", " - "))
     return f"{lo}{sep}{hi}"
 
@@ -385,11 +397,14 @@ def numeric_value(rng: random.Random, t: Test, lo: str, hi: str, state: str) -> 
             elif hi_f is not None:
                 v = hi_f * rng.uniform(0.25, 0.95)
             else:
+                assert lo_f is not None  # a test has at least one bound
                 v = lo_f * rng.uniform(1.05, 1.8)
         elif state == "high":
+            assert hi_f is not None  # only a test with an upper bound can be high
             span = (hi_f - lo_f) if lo_f is not None else hi_f
             v = hi_f + span * rng.uniform(0.04, 0.8)
         else:  # low by up to most of the normal span, as lab outliers are, never 0 or below
+            assert lo_f is not None  # only a test with a lower bound can be low
             v = (
                 lo_f - (hi_f - lo_f) * rng.uniform(0.04, 0.8)
                 if hi_f is not None
@@ -400,7 +415,11 @@ def numeric_value(rng: random.Random, t: Test, lo: str, hi: str, state: str) -> 
         s = _fmt(v, t.dec)
         x = float(s)
         inside = (lo_f is None or x > lo_f) and (hi_f is None or x < hi_f)
-        if x > 0 and (inside == (state == "normal")):
+        # an abnormal value lies strictly outside: one printed equal to a bound is not flagged
+        outside = (state == "high" and hi_f is not None and x > hi_f) or (
+            state == "low" and lo_f is not None and x < lo_f
+        )
+        if x > 0 and (inside if state == "normal" else outside):
             return s
     raise AssertionError(f"could not sample {state} value for {t.abbr}")  # pragma: no cover
 
@@ -414,7 +433,14 @@ def item_name(t: Test, language: str, style: str) -> str:
 
 
 def lab_row(
-    rng: random.Random, t: Test, sex: str, language: str, mark_style: str, item_style: str, abnormal_p: float
+    rng: random.Random,
+    t: Test,
+    sex: str,
+    language: str,
+    mark_style: str,
+    item_style: str,
+    abnormal_p: float,
+    range_style: str = "",
 ) -> dict[str, str]:
     """One indicator row: the printed cells keyed by schema row keys (blank cells left out)."""
     row = {"Item Name": item_name(t, language, item_style)}
@@ -427,7 +453,7 @@ def lab_row(
         row["Result"] = (
             pick(rng, rng.choice(t.positives), language) if positive else pick(rng, t.normal, language)
         )
-        row["Reference Range"] = format_range(rng, t, "", "", language)
+        row["Reference Range"] = format_range(rng, t, "", "", language, range_style)
         if positive:
             row["Abnormal Mark"] = high
         return row
@@ -445,7 +471,7 @@ def lab_row(
     row["Result"] = numeric_value(rng, t, lo, hi, state)
     if t.unit:
         row["Unit"] = t.unit
-    row["Reference Range"] = format_range(rng, t, lo, hi, language)
+    row["Reference Range"] = format_range(rng, t, lo, hi, language, range_style)
     if state != "normal":
         row["Abnormal Mark"] = high if state == "high" else low
     return row
