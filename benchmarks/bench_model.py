@@ -27,18 +27,18 @@ def main() -> None:
     import torch
 
     from medvie.modeling.loading import generate
-    from medvie.modeling.pretrain import (
-        TRAIN_SEED0,
-        PretrainConfig,
+    from medvie.modeling.tiny import build_tiny, build_tokenizer
+    from medvie.queries.build import chat_prompt
+    from medvie.training.pretrain import PretrainConfig
+    from medvie.training.pretrain.config import TRAIN_SEED0
+    from medvie.training.pretrain.data import (
         _corpus,
         _page,
         _schema,
-        chat,
         collate,
         default_renderer,
         make_example,
     )
-    from medvie.modeling.tiny import build_tiny, build_tokenizer
 
     torch.set_num_threads(1)
     cfg = PretrainConfig()
@@ -77,11 +77,11 @@ def main() -> None:
                 times.append(time.perf_counter() - t)
         model.eval()
         t = time.perf_counter()
-        outs = generate(
+        generate(
             model,
             proc,
             [p["image"] for p in pages[:8]],
-            [chat("Transcribe the text in the image.")] * 8,
+            [chat_prompt("Transcribe the text in the image.")] * 8,
             max_new_tokens=32,
             batch_size=8,
             min_new_tokens=32,

@@ -1,12 +1,17 @@
-"""`medvie` commands of the modeling area: `pretrain-tiny`, `model-info`."""
+"""`medvie` commands of the modeling area: `model`, `pretrain-tiny`, `model-info`."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+from medvie import paths
+from medvie.cli.common import PARAMS_HELP
 
 
 def pretrain_tiny(
-    out: str = typer.Option("pretrained/tiny", help="where the best checkpoint so far is exported"),
+    out: str = typer.Option(paths.TINY_CHECKPOINT, help="where the best checkpoint so far is exported"),
     work_dir: str = typer.Option(".medvie/pretrain-tiny", help="resumable training state (not committed)"),
     minutes: float = typer.Option(0.0, help="stop after this many minutes of this run (0: until stopped)"),
     steps: int = typer.Option(0, help="stop at this global step (0: no limit)"),
@@ -29,7 +34,18 @@ def pretrain_tiny(
     init_from: str = typer.Option(
         "", help="start from this exported checkpoint's weights (e.g. pretrained/tiny)"
     ),
+    novel_labels: float = typer.Option(
+        0.0,
+        help="share of hinted extraction examples whose printed labels become made-up words the prompt lists",
+    ),
+    exclude_families: str = typer.Option(
+        "params", help="report families never drawn: comma-separated, or 'params' for data.holdout_families"
+    ),
+    eval_pages: int = typer.Option(16, help="held-out pages per checkpoint evaluation"),
     threads: int = typer.Option(1, help="torch threads"),
+    workers: int = typer.Option(0, help="processes rendering pages and building batches (0: none)"),
+    refresh: int = typer.Option(1, help="pages replaced in the page pool per batch"),
+    device: str = typer.Option("cpu", help="cpu | cuda"),
     fresh: bool = typer.Option(False, help="discard the saved state in --work-dir and start over"),
     seed: int = typer.Option(0),
 ) -> None:
@@ -38,7 +54,7 @@ def pretrain_tiny(
     import sys
 
     from medvie.errors import ConfigError
-    from medvie.modeling.pretrain import PretrainConfig, pretrain
+    from medvie.training.pretrain import PretrainConfig, pretrain
 
     langs = tuple(x.strip() for x in languages.split(",") if x.strip())
     if not langs or set(langs) - {"en", "zh"}:
@@ -62,6 +78,16 @@ def pretrain_tiny(
         )
     if not 0.0 <= hints <= 1.0:
         raise ConfigError(f"--hints {hints}: a share between 0 and 1")
+    if not 0.0 <= novel_labels <= 1.0:
+        raise ConfigError(f"--novel-labels {novel_labels}: a share between 0 and 1")
+    if exclude_families == "params":
+        from medvie.settings import load_params
+
+        excluded = tuple(load_params().data.holdout_families)
+    else:
+        from medvie.data.families import check_families
+
+        excluded = check_families([f.strip() for f in exclude_families.split(",") if f.strip()])
     cfg = PretrainConfig(
         out_dir=out,
         work_dir=work_dir,
@@ -78,13 +104,31 @@ def pretrain_tiny(
         mix=weights,
         init_from=init_from,
         threads=threads,
+        novel_labels=novel_labels,
+        exclude_families=excluded,
+        eval_pages=eval_pages,
+        workers=workers,
+        refresh=refresh,
+        device=device,
     )
     args = " ".join(shlex.quote(a) for a in sys.argv[2:])
-    pretrain(cfg, fresh=fresh, log=lambda s: print(s, flush=True), command_args=args)
+    pretrain(cfg, fresh=fresh, command_args=args)
+
+
+def model(
+    out: Path = typer.Option(Path(paths.BASE_MODEL), help="base model folder, replaced whole"),
+    params: Path | None = typer.Option(None, help=PARAMS_HELP),
+) -> None:
+    """Make the base model folder from params.model: a copy of the tiny checkpoint, or a pointer."""
+    from medvie.cli.common import load_params
+    from medvie.modeling.pipeline import run_model
+
+    p, root = load_params(params)
+    run_model(p.model, root=root, **paths.STAGES["model"].resolve(root, p, out=out))
 
 
 def model_info(
-    path: str = typer.Argument("models/base", help="a model dir, a medvie_model.json dir or a hub id"),
+    path: str = typer.Argument(paths.BASE_MODEL, help="a model dir, a medvie_model.json dir or a hub id"),
 ) -> None:
     """Print what a model dir resolves to: class, parameters, vocabulary, image token budget."""
     import json
@@ -102,10 +146,11 @@ def model_info(
         "max_pixels": size["longest_edge"],
         "processor": type(processor).__name__,
     }
-    print(json.dumps(info, indent=2))
+    typer.echo(json.dumps(info, indent=2))
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the app."""
+    app.command("model")(model)
     app.command("pretrain-tiny")(pretrain_tiny)
     app.command("model-info")(model_info)

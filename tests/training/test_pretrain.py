@@ -3,13 +3,11 @@
 import json
 from dataclasses import dataclass
 
-import pytest
 from PIL import Image, ImageDraw
 
-pytest.importorskip("torch")
-
-from medvie.modeling.pretrain import PretrainConfig, crop_lines, join_lines, pretrain  # noqa: E402
-from medvie.modeling.tiny import TinySpec  # noqa: E402
+from medvie.modeling.tiny import TinySpec
+from medvie.training.pretrain import PretrainConfig, pretrain
+from medvie.training.pretrain.data import crop_lines, join_lines
 
 
 @dataclass
@@ -48,7 +46,8 @@ def test_crop_is_whole_cells_and_rows_join():
     assert join_lines(same_row) == "WBC 11.2"
 
 
-def test_pretrain_resumes_and_exports(tmp_path):
+def test_pretrain_resumes_and_exports(tmp_path, caplog):
+    caplog.set_level("INFO", logger="medvie")
     spec = TinySpec(
         hidden=32,
         layers=1,
@@ -76,14 +75,13 @@ def test_pretrain_resumes_and_exports(tmp_path):
         max_target_tokens=24,
         warmup_steps=2,
     )
-    logs = []
-    first = pretrain(cfg, render=fake_render, log=logs.append)
+    first = pretrain(cfg, render=fake_render)
     assert first["step"] == 3 and [h["step"] for h in first["history"]] == [2, 3]
     assert (tmp_path / "out" / "model.safetensors").exists() and (tmp_path / "out" / "README.md").exists()
 
     cfg.max_steps = 5
-    second = pretrain(cfg, render=fake_render, log=logs.append)
-    assert any(line.startswith("resumed from") and "step 3" in line for line in logs)
+    second = pretrain(cfg, render=fake_render)
+    assert any(m.startswith("resumed from") and "step 3" in m for m in caplog.messages)
     assert second["step"] == 5 and [h["step"] for h in second["history"]] == [2, 3, 4, 5]
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert metrics["best"]["step"] in {2, 3, 4, 5} and 0 <= metrics["best"]["line_char_acc"] <= 1
@@ -97,7 +95,7 @@ def test_pretrain_resumes_and_exports(tmp_path):
 def test_hinted_extraction_prompt_carries_the_page_text():
     import random
 
-    from medvie.modeling.pretrain import _schema, make_example
+    from medvie.training.pretrain.data import _schema, make_example
 
     page = fake_render(5, "en")
     page = {"image": page.image, "label": page.label, "doc_type": "cbc", "lines": page.meta["text_layer"]}
@@ -115,7 +113,8 @@ def test_hinted_extraction_prompt_carries_the_page_text():
     )  # every asked value can be copied from the hint block
 
 
-def test_pretrain_starts_from_an_exported_checkpoint(tmp_path):
+def test_pretrain_starts_from_an_exported_checkpoint(tmp_path, caplog):
+    caplog.set_level("INFO", logger="medvie")
     import torch
 
     from medvie.modeling import load
@@ -147,7 +146,6 @@ def test_pretrain_starts_from_an_exported_checkpoint(tmp_path):
             out_dir=str(tmp_path / "a"), work_dir=str(tmp_path / "wa"), spec=spec, max_steps=2, **small
         ),
         render=fake_render,
-        log=lambda s: None,
     )
     cfg = PretrainConfig(
         out_dir=str(tmp_path / "b"),
@@ -158,9 +156,8 @@ def test_pretrain_starts_from_an_exported_checkpoint(tmp_path):
         init_from=str(tmp_path / "a"),
         **small,
     )
-    logs = []
-    record = pretrain(cfg, render=fake_render, log=logs.append)
-    assert any(line.startswith("initialised from") for line in logs)
+    record = pretrain(cfg, render=fake_render)
+    assert any(m.startswith("initialised from") for m in caplog.messages)
     assert (
         record["step"] == 1 and record["spec"]["hidden"] == 32
     )  # the spec comes from the checkpoint, not cfg
@@ -175,8 +172,8 @@ def test_pretrain_starts_from_an_exported_checkpoint(tmp_path):
 def test_copy_examples_are_text_only_and_batch_with_image_examples():
     import random
 
-    from medvie.modeling.pretrain import _schema, collate, make_example
     from medvie.modeling.tiny import build_tiny, build_tokenizer
+    from medvie.training.pretrain.data import _schema, collate, make_example
 
     page = fake_render(8, "en")
     page = {"image": page.image, "label": page.label, "doc_type": "cbc", "lines": page.meta["text_layer"]}
@@ -205,8 +202,8 @@ def test_copy_examples_are_text_only_and_batch_with_image_examples():
 def test_echo_examples_copy_random_vocabulary_text():
     import random
 
-    from medvie.modeling.pretrain import echo_example
     from medvie.modeling.tiny import build_tokenizer
+    from medvie.training.pretrain.data import echo_example
 
     tok = build_tokenizer("bpe", ["Name: Pat 3\nAge: 23\nWBC 4.5 10^9/L"] * 3, vocab_size=300)
     a, b = echo_example(tok, random.Random(0)), echo_example(tok, random.Random(1))
@@ -244,6 +241,6 @@ def test_an_echo_only_mix_trains_on_echo_batches(tmp_path):
         mix={"echo": 1.0},
         echo_batch_factor=2,
     )
-    record = pretrain(cfg, render=fake_render, log=lambda s: None, command_args="--mix echo=1")
+    record = pretrain(cfg, render=fake_render, command_args="--mix echo=1")
     assert record["step"] == 2 and record["runs"] == [{"step": 0, "args": "--mix echo=1"}]
     assert "--mix echo=1" in (tmp_path / "out" / "README.md").read_text()
