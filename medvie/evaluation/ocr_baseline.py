@@ -1,194 +1,179 @@
 """The "traditional" baseline: OCR text lines + a rule-based reader that maps them to schema keys.
 
-Header fields are `label: value` pairs found through the schema's English/Chinese key names and
-synonyms; table rows are read by column position under a recognised header row into `Indicators`.
+The words a report prints for a key come from the schema file (each key's names and `aliases`, every
+language; list keys' fields give the column headers), so a new form is read by adding its labels
+there. Labels match case-insensitively, full-width forms folded, with trailing dots or colons.
+
+- Key-value pairs: a label, a separator (":", "=", "-", dot leaders, "|", or a gap between cells),
+  then the value up to the next label on the row; several pairs per row; a label alone at the end
+  of a row takes the next row. Combined labels ("Sex / Age", "Name (Sex, Age)") split their value
+  on the same separators. Free text ("Li Wei, 45 y, female, tested 2024-04-06") is read by shape.
+- Tables: a row whose words are mostly column labels is a header; the rows under it are read by
+  column position (box x, page skew undone) or, without boxes, by cell order or value shapes.
+  Rows without a header are read by shape: leading words = item name, then a number or a
+  qualitative result, a range, a unit, a flag (H/L, HIGH/LOW, ↑/↓, *). A key-value row ends a table.
+
+Fuzzy matching (rapidfuzz) is tried only where exact matching fails, with a high threshold.
+Reading by shape knows the medical schema's canonical keys: Name / Gender / Age in free text, and
+Item Name / Result / Unit / Reference Range / Abnormal Mark for the rows of its list key.
 Only the asked keys are answered, so the baseline is scored on the same queries as the models.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-# canonical key -> labels printed on reports (lower-case; the schema's names are merged in at load)
-HEADER_SYNONYMS: dict[str, list[str]] = {
-    "Name": ["name", "patient name", "patient", "姓名", "患者姓名", "病人姓名"],
-    "Gender": ["gender", "sex", "性别"],
-    "Age": ["age", "年龄"],
-    "Examination Time": [
-        "examination time",
-        "exam time",
-        "examination date",
-        "exam date",
-        "test date",
-        "test time",
-        "tested",
-        "received",
-        "检查时间",
-        "检验时间",
-        "检查日期",
-        "检验日期",
-        "检测时间",
-        "送检日期",
-    ],
-    "Department": ["department", "dept", "dept.", "科室", "科别", "送检科室", "申请科室"],
-    "Examination Name": [
-        "examination name",
-        "exam name",
-        "examination",
-        "exam",
-        "test name",
-        "test",
-        "panel",
-        "procedure",
-        "检查名称",
-        "检查项目",
-        "检验项目",
-        "检验目的",
-        "标本名称",
-    ],
-    "Examination Site": [
-        "examination site",
-        "exam site",
-        "site",
-        "body part",
-        "specimen",
-        "检查部位",
-        "部位",
-        "送检标本",
-        "取材部位",
-    ],
-    "Examination Description": [
-        "examination description",
-        "description",
-        "findings",
-        "finding",
-        "microscopic findings",
-        "检查描述",
-        "检查所见",
-        "影像所见",
-        "所见",
-        "镜下所见",
-        "肉眼所见",
-        "病理所见",
-    ],
-    "Diagnosis": [
-        "diagnosis",
-        "impression",
-        "conclusion",
-        "clinical diagnosis",
-        "pathological diagnosis",
-        "诊断",
-        "临床诊断",
-        "诊断意见",
-        "检查结论",
-        "结论",
-        "印象",
-        "病理诊断",
-    ],
-    "Treatment Recommendations": [
-        "treatment recommendations",
-        "treatment recommendation",
-        "recommendations",
-        "recommendation",
-        "advice",
-        "suggestion",
-        "处理建议",
-        "建议",
-        "治疗建议",
-    ],
-    "Sample Collection Time": [
-        "sample collection time",
-        "collection time",
-        "sampling time",
-        "collected",
-        "sample time",
-        "样本采集时间",
-        "采样时间",
-        "采集时间",
-        "采样日期",
-    ],
-    "Others": ["others", "other", "remarks", "remark", "notes", "note", "其他", "备注"],
-}
-COLUMN_SYNONYMS: dict[str, list[str]] = {
-    "Item Name": [
-        "item name",
-        "item",
-        "test",
-        "analyte",
-        "parameter",
-        "项目",
-        "项目名称",
-        "检验项目",
-        "检测项目",
-    ],
-    "Result": ["result", "results", "value", "结果", "检测结果", "测定值"],
-    "Unit": ["unit", "units", "单位"],
-    "Reference Range": [
-        "reference range",
-        "reference",
-        "ref. range",
-        "ref range",
-        "range",
-        "normal range",
-        "参考范围",
-        "参考值",
-        "参考区间",
-        "正常范围",
-    ],
-    "Abnormal Mark": ["abnormal mark", "flag", "mark", "abnormal", "提示", "标志", "异常标志", "异常"],
-    "Detection Method": ["detection method", "method", "检测方法", "方法"],
-    "Result Status": ["result status", "status", "结果状态", "状态"],
-    "Clinical Indication": ["clinical indication", "indication", "临床意义", "临床提示"],
-    "Critical Value": ["critical value", "critical", "危急值"],
-}
+from rapidfuzz import fuzz, process
+
+from medvie.evaluation.ocr_layout import Cell, Row, fold, rows, shape, tokens, unbracket
+from medvie.queries.schema import KeySpec, Schema, load_schema
+
 LONG_TEXT_KEYS = {"Examination Description", "Diagnosis", "Treatment Recommendations", "Others"}
-ROW_FIELDS = list(COLUMN_SYNONYMS)
-_ABNORMAL = re.compile(r"^(↑|↓|H|L|HH|LL|\*|高|低|阳性|\+)$")
-_SEP = r"[:：]"
-_OTHER_LABEL = re.compile(r"^[^:：\d]{1,24}[:：]")
-_QUALITATIVE = re.compile(
-    r"^(阴性|阳性|弱阳性|negative|positive|neg|pos|trace|±|[1-4]?\+{1,4})$", re.IGNORECASE
+# labels reports print for what is no schema key: a value stops before them (a schema label wins)
+OTHER_LABELS = (
+    "Patient ID",
+    "ID",
+    "MRN",
+    "UHID",
+    "Bed",
+    "Bed No.",
+    "Room",
+    "Sample No.",
+    "Specimen No.",
+    "Sample ID",
+    "Lab No.",
+    "Accession No.",
+    "Barcode",
+    "Sample Type",
+    "Specimen Type",
+    "Ordered by",
+    "Requested by",
+    "Referred by",
+    "Physician",
+    "Doctor",
+    "Referring Doctor",
+    "Tested by",
+    "Technician",
+    "Reviewed by",
+    "Verified by",
+    "Approved by",
+    "Reported",
+    "Report Time",
+    "Report Date",
+    "Printed",
+    "Page",
+    "Phone",
+    "Tel",
+    "Address",
+    "病历号",
+    "门诊号",
+    "住院号",
+    "床号",
+    "标本号",
+    "条码号",
+    "标本类型",
+    "样本类型",
+    "送检医生",
+    "申请医生",
+    "检验者",
+    "检验医师",
+    "审核者",
+    "审核医师",
+    "报告医师",
+    "报告时间",
+    "报告日期",
+    "电话",
+    "地址",
 )
-_NUMERIC = re.compile(r"^[<>≤≥]?\s*[-+]?\d+(?:[.,]\d+)?\s*(?:[↑↓HL])?$")
-_RANGE = re.compile(r"^[<>≤≥]\s*\d|^\d+(?:\.\d+)?\s*[-~–—]{1,2}\s*\d")
+SKIP_COLUMNS = ("No.", "No", "#", "S.No", "Sr.", "Sl.", "序号")  # serial-number columns: read, dropped
+_REPORT_WORDS = re.compile(r"hospital|clinic|medical cent|laborator|report|医院|报告|中心", re.IGNORECASE)
+FUZZY_CUTOFF = 90  # rapidfuzz ratio; labels shorter than FUZZY_MIN_LEN match exactly only
+FUZZY_MIN_LEN = 6
+
+_SEP = r"(?:[:=|]|(?:[.·…_]\s?){2,}|[-–—]{1,2}(?=\s|$))"
+SEP = re.compile(rf"\.?\s*{_SEP}(?:\s*{_SEP})*\s*")
+_SEP_OR_SPACE = re.compile(rf"{SEP.pattern}|\s+")
+GAP = re.compile(r"\s*(?:\t|\s{2,})\s*|\s*$")
+COMBO = re.compile(r"\s*([/、&+,(])\s*")
+_CLOSE = re.compile(r"\s*\)")
+_UNKNOWN = re.compile(r"([^\W\d_][^\t:=\d]{0,30}?)\s*[:=]\s*")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_AGE_UNIT = r"(?:y|yr|yrs|y/o|yo|years?(?:\s+old)?|岁|歲)"
+# group 1: the age as labels keep it ("45", "45岁"); a Latin unit word after the number is dropped
+_AGE = re.compile(rf"(?:age\s*)?(\d{{1,3}}[岁歲]?)(?:\s*{_AGE_UNIT}\.?)?")
+_GENDER = re.compile(r"male|female|m|f|man|woman|男|女|男性|女性")
+_NAME = re.compile(r"[^\W\d_][\w.'-]*(?:\s+[^\W\d_][\w.'-]*){0,3}")
 
 
-def _norm(label: str) -> str:
-    return re.sub(r"\s+", " ", label.strip().rstrip(":：").strip()).lower()
+def norm_label(label: str) -> str:
+    """A label as looked up: folded, spaces collapsed, trailing colons / dots / dashes dropped."""
+    return re.sub(r"\s+", " ", fold(label)).strip().rstrip(" .:=-_·…|").strip()
+
+
+def _pattern(label: str) -> str:
+    body = r"\s*".join(re.escape(w) for w in label.split(" "))
+    if not _CJK.match(label):
+        body = r"(?<![^\W_])" + body
+    if not _CJK.match(label[-1]) and (label[-1].isalnum()):
+        body += r"(?![^\W_])"
+    return body
+
+
+def _alternation(labels: Sequence[str]) -> re.Pattern[str]:
+    return re.compile("|".join(_pattern(s) for s in sorted(set(labels), key=len, reverse=True) if s))
+
+
+def _spec_labels(spec: KeySpec) -> list[str]:
+    langs = ["en", *spec.names, *spec.aliases]
+    return [
+        spec.key,
+        *spec.names.values(),
+        *(lab for lang in dict.fromkeys(langs) for lab in spec.labels(lang)),
+    ]
+
+
+def _default_schema_path() -> Path | None:
+    from medvie.env import project_root
+
+    for path in (
+        project_root() / "schemas" / "medical.json",
+        Path(__file__).resolve().parents[2] / "schemas" / "medical.json",
+    ):
+        if path.exists():
+            return path
+    return None
 
 
 class SchemaNames:
-    """Key names per language from the schema file: queries may ask in English or Chinese key names."""
+    """Key names and printed labels from the schema file: queries may ask in any language's key names,
+    reports print any of a key's labels."""
 
-    def __init__(self, schema_path: str | Path | None = None) -> None:
+    def __init__(self, schema: str | Path | Schema | None = None) -> None:
+        if schema is None:
+            schema = _default_schema_path()
+        if isinstance(schema, (str, Path)):
+            schema = load_schema(schema)
+        self.schema: Schema | None = schema
         self.canonical: dict[str, tuple[str, str]] = {}  # any name -> (canonical key, language)
         self.names: dict[str, dict[str, str]] = {}  # canonical key (or field) -> {language: name}
-        entries: list[dict] = []
-        if schema_path and Path(schema_path).exists():
-            try:
-                entries = list(
-                    _walk(json.loads(Path(schema_path).read_text(encoding="utf-8")).get("keys", []))
-                )
-            except (OSError, json.JSONDecodeError, AttributeError):
-                entries = []
-        for entry in entries:
-            key, names = entry.get("key"), entry.get("names") or {}
-            if not isinstance(key, str) or not isinstance(names, dict):
-                continue
-            self.names[key] = {"en": key, **{k: v for k, v in names.items() if isinstance(v, str)}}
-            for lang, name in self.names[key].items():
-                self.canonical.setdefault(name, (key, lang))
-                table = (
-                    HEADER_SYNONYMS
-                    if key in HEADER_SYNONYMS
-                    else COLUMN_SYNONYMS.get(key) and COLUMN_SYNONYMS
-                )
-                if table and _norm(name) not in table[key]:
-                    table[key].append(_norm(name))
+        self.row_fields: dict[str, list[str]] = {}  # list key -> its fields
+        for spec in schema.keys if schema else []:
+            self._add(spec)
+            if spec.type == "list":
+                self.row_fields[spec.key] = [f.key for f in spec.fields]
+                for f in spec.fields:
+                    self.names.setdefault(f.key, {"en": f.key, **f.names})
+
+    def _add(self, spec: KeySpec) -> None:
+        self.names[spec.key] = {"en": spec.key, **spec.names}
+        for lang, name in self.names[spec.key].items():
+            self.canonical.setdefault(name, (spec.key, lang))
 
     def resolve(self, asked: str) -> tuple[str, str]:
         return self.canonical.get(asked, (asked, "en"))
@@ -196,155 +181,650 @@ class SchemaNames:
     def name(self, key: str, lang: str) -> str:
         return self.names.get(key, {}).get(lang, key)
 
-
-def _walk(entries: Any) -> Iterable[dict]:
-    for entry in entries if isinstance(entries, list) else []:
-        if isinstance(entry, dict):
-            yield entry
-            yield from _walk(entry.get("fields"))
+    @cached_property
+    def vocabulary(self) -> Vocabulary:
+        return Vocabulary.from_schema(self.schema)
 
 
-def _label_pattern(table: dict[str, list[str]]) -> tuple[re.Pattern[str], dict[str, str]]:
-    lookup = {_norm(s): key for key, syns in table.items() for s in [key, *syns]}
-    alts = "|".join(re.escape(s) for s in sorted(lookup, key=len, reverse=True))
-    # a label starts a line or follows a separator, and is followed by a colon
-    return re.compile(rf"(?<![^\s|,;，；])({alts})\s*{_SEP}", re.IGNORECASE), lookup
+@dataclass
+class Vocabulary:
+    """Printed labels → schema keys (`keys`) and table column fields (`columns`), normalised."""
+
+    keys: dict[str, str]
+    columns: dict[str, str]
+    table_key: str | None
+    other: set[str] = field(default_factory=set)
+
+    @classmethod
+    def from_schema(cls, schema: Schema | None) -> Vocabulary:
+        keys: dict[str, str] = {}
+        columns: dict[str, str] = {}
+        table_key = None
+        for spec in schema.keys if schema else []:
+            if spec.type == "list" and table_key is None:
+                table_key = spec.key
+                for f in spec.fields:
+                    for lab in _spec_labels(f):
+                        columns.setdefault(norm_label(lab), f.key)
+            elif spec.type == "string":
+                for lab in _spec_labels(spec):
+                    keys.setdefault(norm_label(lab), spec.key)
+        for lab in SKIP_COLUMNS:
+            columns.setdefault(norm_label(lab), "")
+        other = {norm_label(lab) for lab in OTHER_LABELS} - set(keys)
+        return cls(keys, columns, table_key, other)
+
+    @cached_property
+    def label_re(self) -> re.Pattern[str]:
+        return _alternation([*self.keys, *self.other])
+
+    @cached_property
+    def column_re(self) -> re.Pattern[str]:
+        return _alternation(list(self.columns))
+
+    def key_of(self, label: str) -> str | None:
+        """The key a printed label names (None: a label of something else)."""
+        n = norm_label(label)
+        if n in self.keys or n in self.other:
+            return self.keys.get(n)
+        if len(n) >= FUZZY_MIN_LEN:
+            hit = process.extractOne(n, list(self.keys), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
+            if hit:
+                return self.keys[hit[0]]
+        return None
+
+    def column_by_pattern(self, text: str) -> str:
+        """The field of a header label `column_re` matched; OCR may drop the spaces between its words
+        ("Ref.Range"), so labels compare without them."""
+        squeezed = re.sub(r"\s+", "", norm_label(text))
+        for label, field_ in self.columns.items():
+            if re.sub(r"\s+", "", label) == squeezed:
+                return field_
+        raise KeyError(text)  # column_re is built from these labels
+
+    def column_of(self, word: str) -> str | None:
+        """The row field a header cell names ("" for a serial-number column, None: not a header word)."""
+        n = norm_label(word)
+        if n in self.columns:
+            return self.columns[n]
+        if word.strip().endswith(".") and len(n) >= 2 and " " not in n:  # "Ref." for "Reference Range"
+            hits = {f for lab, f in self.columns.items() if f and lab.split(" ")[0].startswith(n)}
+            if len(hits) == 1:
+                return hits.pop()
+        if len(n) >= FUZZY_MIN_LEN:
+            hit = process.extractOne(n, list(self.columns), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
+            if hit:
+                return self.columns[hit[0]]
+        return None
 
 
-def group_rows(lines: Sequence[dict]) -> list[list[dict]]:
-    """Cluster text items into visual rows (vertical overlap), each row sorted left to right."""
-    items = [ln for ln in lines if str(ln.get("text", "")).strip()]
-    if not items or any(not ln.get("box") for ln in items):
-        return [[ln] for ln in items]  # no geometry: keep reading order, one item per row
-    items = sorted(items, key=lambda ln: (ln["box"][1] + ln["box"][3]) / 2)
-    rows: list[list[dict]] = []
-    for ln in items:
-        y0, y1 = ln["box"][1], ln["box"][3]
-        mid = (y0 + y1) / 2
-        if rows:
-            ry0 = min(i["box"][1] for i in rows[-1])
-            ry1 = max(i["box"][3] for i in rows[-1])
-            if ry0 <= mid <= ry1:
-                rows[-1].append(ln)
-                continue
-        rows.append([ln])
-    return [sorted(r, key=lambda ln: ln["box"][0]) for r in rows]
+@dataclass
+class Event:
+    """A label on a row: text[start:end] is the label and its separator; the value follows."""
+
+    start: int
+    end: int
+    keys: list[str]  # the keys it names (several for a combined label); empty: something else
+    delims: list[str]
+    explicit: bool  # a printed separator follows (not only a gap or the row's end)
 
 
-def _cells(row: list[dict]) -> list[tuple[str, float, float]]:
-    """Split row items into cells (text, x0, x1); a long item spanning several columns is split on space runs."""
-    cells = []
-    for item in row:
-        text = str(item["text"]).strip()
-        box = item.get("box") or [0, 0, len(text), 1]
-        parts = [m for m in re.finditer(r"\S+(?: \S+)*", text)] if "  " in text else None
-        if not parts or len(parts) == 1:
-            cells.append((text, float(box[0]), float(box[2])))
-            continue
-        width = (box[2] - box[0]) / max(len(text), 1)
-        for m in parts:
-            cells.append((m.group(0), box[0] + m.start() * width, box[0] + m.end() * width))
-    return cells
+@dataclass
+class Column:
+    field: str  # "" = a serial-number column
+    x0: float
+    x1: float
+
+
+def _clean(value: str, cut: bool = True) -> str:
+    """A value without the separators around it; `cut`: it ends where the next label starts."""
+    value = re.sub(r"\s+", " ", value.replace("\t", " ")).strip()
+    value = re.sub(r"^[\s|,;，；:：=·….]+", "", value)
+    value = re.sub(r"(?:\s*[.·…]){2,}$", "", value)
+    return value.strip(" |,;，；:：=" if cut else " |:：=")
+
+
+def _split_combined(value: str, delims: list[str]) -> list[str] | None:
+    parts, rest = [], value
+    for d in delims:
+        i = fold(rest).find(d)
+        if i < 0:
+            return None
+        parts.append(rest[:i])
+        rest = rest[i + 1 :]
+    parts.append(re.sub(r"\s*[)）]\s*$", "", rest) if "(" in delims else rest)
+    return [_clean(p) for p in parts]
 
 
 class RuleReader:
     """Maps OCR lines of one report to the schema's keys."""
 
-    def __init__(self) -> None:
-        self.header_re, self.header_lookup = _label_pattern(HEADER_SYNONYMS)
-        self.column_lookup = {_norm(s): key for key, syns in COLUMN_SYNONYMS.items() for s in [key, *syns]}
+    def __init__(self, names: SchemaNames | None = None) -> None:
+        self.names = names or default_names()
+        self.vocab = self.names.vocabulary
 
-    def _header_columns(self, row: list[dict]) -> list[tuple[str, float]] | None:
-        cols = []
-        for text, x0, x1 in _cells(row):
-            key = self.column_lookup.get(_norm(text))
-            if key is None:
-                return None
-            cols.append((key, (x0 + x1) / 2))
-        names = {k for k, _ in cols}
-        return cols if len(cols) >= 2 and "Item Name" in names and ("Result" in names) else None
+    # ------------------------------------------------------------------ labels on a row
+
+    def events(self, text: str) -> list[Event]:
+        """Labels on a row (known keys, other labels, and unknown `Label:` cells), left to right."""
+        f = fold(text)
+        out: list[Event] = []
+        pos = 0
+        while (m := self.vocab.label_re.search(f, pos)) is not None:
+            ev = self._event_at(f, m)
+            if ev is None:
+                pos = m.start() + 1
+                continue
+            out.append(ev)
+            pos = ev.end
+        for m in _UNKNOWN.finditer(f):
+            start = m.start()
+            cell_start = start == 0 or f[start - 1] == "\t"
+            whole_cell = m.end() == len(f) or f[m.end() - 1] == "\t" or f[m.end() :].startswith("\t")
+            words = m.group(1).split()
+            if not cell_start or not (whole_cell or start == 0) or len(words) > 4:
+                continue
+            if any(e.start <= start < e.end or start <= e.start < m.end() for e in out):
+                continue
+            key = self.vocab.key_of(m.group(1))
+            out.append(Event(start, m.end(), [key] if key else [], [], True))
+        out.sort(key=lambda e: e.start)
+        # a label word right after a label, with no printed separator, is that label's value ("Dept: Clinic")
+        return [
+            e
+            for i, e in enumerate(out)
+            if e.explicit or not i or not out[i - 1].keys or text[out[i - 1].end : e.start].strip()
+        ]
+
+    def _event_at(self, f: str, m: re.Match[str]) -> Event | None:
+        key = self.vocab.keys.get(norm_label(m.group(0)))
+        keys, delims, end = [key] if key else [], [], m.end()
+        while key and (c := COMBO.match(f, end)) is not None:
+            m2 = self.vocab.label_re.match(f, c.end())
+            key2 = self.vocab.keys.get(norm_label(m2.group(0))) if m2 else None
+            if m2 is None or not key2:
+                break
+            keys.append(key2)
+            delims.append(c.group(1))
+            end = m2.end()
+        if "(" in delims and (close := _CLOSE.match(f, end)):
+            end = close.end()
+        if sep := SEP.match(f, end):
+            return Event(m.start(), sep.end(), keys, delims, True)
+        if len(keys) > 1:
+            return None
+        if (m.start() == 0 or f[m.start() - 1] == "\t") and (gap := GAP.match(f, end)):
+            return Event(m.start(), gap.end(), keys, delims, False)
+        if re.search(r"[,;]\s*$", f[: m.start()]) and (space := re.compile(r"\s+(?=\S)").match(f, end)):
+            return Event(m.start(), space.end(), keys, delims, False)  # ", tested 2024-04-06" in a sentence
+        return None
+
+    # ------------------------------------------------------------------ tables
+
+    def header(self, row: Row) -> list[Column] | None:
+        """The columns of a table header row, or None when the row is no header."""
+        cols: list[Column] = []
+        covered = total = 0
+        for cell in row.cells:
+            chars = len(re.sub(r"\s", "", cell.text))
+            total += chars
+            whole = self.vocab.column_of(cell.text)
+            if whole is not None:
+                cols.append(Column(whole, cell.x0, cell.x1))
+                covered += chars
+                continue
+            f = fold(cell.text)
+            pos, width = 0, (cell.x1 - cell.x0) / max(len(f), 1)
+            while pos < len(f):
+                if f[pos].isspace():
+                    pos += 1
+                    continue
+                m = self.vocab.column_re.match(f, pos)
+                if m:
+                    field_ = self.vocab.column_by_pattern(m.group(0))
+                    cols.append(Column(field_, cell.x0 + pos * width, cell.x0 + m.end() * width))
+                    covered += len(re.sub(r"\s", "", m.group(0)))
+                    pos = m.end()
+                    continue
+                word = re.match(r"[^\s\u3400-\u9fff]+|.", f[pos:])
+                assert word is not None  # f[pos] is no space, so `.` matches it
+                pos += len(word.group(0))
+        named = {c.field for c in cols if c.field}
+        if len(named) < 2 or covered < 0.7 * total or any(shape(t) == "number" for t in tokens(row.text)):
+            return None
+        return cols
+
+    @staticmethod
+    def panels(cols: list[Column]) -> list[list[Column]]:
+        """Side-by-side tables under one header row: a field seen again starts the next panel."""
+        out: list[list[Column]] = [[]]
+        for c in cols:
+            if c.field and c.field in {x.field for x in out[-1]}:
+                out.append([])
+            out[-1].append(c)
+        return out
+
+    def table_row(self, row: Row, panels: list[list[Column]]) -> list[tuple[int, dict[str, str]]] | None:
+        """(panel, row object) pairs read from a row under a header, or None when it is no table row."""
+        flat = sorted(((p, c) for p, cols in enumerate(panels) for c in cols), key=lambda pc: pc[1].x0)
+        n_cols = len(flat)
+        if row.boxed and len(row.cells) >= 2 and not any(self._spans(c, flat) for c in row.cells):
+            got: dict[int, dict[str, str]] = {}
+            for cell in row.cells:
+                p, col = flat[self._band(cell, flat)]
+                # a flag printed between two columns is the row's flag, whichever column it is nearer
+                name = "Abnormal Mark" if shape(cell.text) == "flag" else col.field
+                if name:
+                    obj = got.setdefault(p, {})
+                    obj[name] = f"{obj[name]} {cell.text}" if name in obj else cell.text
+            objs = [(p, _finish(obj)) for p, obj in sorted(got.items())]
+        elif len(panels) == 1 and len(row.cells) == n_cols:
+            obj = {c.field: cell.text for c, cell in zip(panels[0], row.cells, strict=True) if c.field}
+            objs = [(0, _finish(obj))]
+        else:
+            shaped = self.shaped_row(row.text, [c.field for c in panels[0] if c.field])
+            objs = [(0, shaped)] if shaped else []
+        objs = [(p, o) for p, o in objs if _is_row(o)]
+        return objs or None
+
+    @staticmethod
+    def _bands(flat: list[tuple[int, Column]]) -> list[tuple[float, float]]:
+        cuts = [(a.x1 + b.x0) / 2 for (_, a), (_, b) in pairwise(flat)]
+        return list(zip([float("-inf"), *cuts], [*cuts, float("inf")], strict=True))
+
+    def _band(self, cell: Cell, flat: list[tuple[int, Column]]) -> int:
+        bands = self._bands(flat)
+
+        def score(i: int) -> tuple[float, float]:
+            lo, hi = bands[i]
+            overlap = max(0.0, min(cell.x1, hi) - max(cell.x0, lo))
+            return overlap, -abs(cell.mid - (flat[i][1].x0 + flat[i][1].x1) / 2)
+
+        return max(range(len(flat)), key=score)
+
+    def _spans(self, cell: Cell, flat: list[tuple[int, Column]]) -> bool:
+        """A cell covering most of two or more columns holds several values (one OCR line per row)."""
+        hits = 0
+        for (lo, hi), (_, col) in zip(self._bands(flat), flat, strict=True):
+            width = (hi - lo) if lo > float("-inf") and hi < float("inf") else (col.x1 - col.x0)
+            overlap = max(0.0, min(cell.x1, hi) - max(cell.x0, lo))
+            hits += overlap > 0.5 * max(width, 1.0)
+        return hits >= 2
+
+    def shaped_row(self, text: str, order: Sequence[str] = ()) -> dict[str, str] | None:
+        """A results row read by the shapes of its pieces: name words, result, unit, range, flag.
+        `order`: the header's fields left to right (a range printed before the result)."""
+        toks = tokens(text)
+        shapes = [shape(t) for t in toks]
+        if "date" in shapes or any(":" in fold(t) for t in toks):
+            return None
+        if len(toks) > 2 and shapes[0] == "number" and toks[0].isdigit() and shapes[1] == "word":
+            toks, shapes = toks[1:], shapes[1:]  # a serial number before the name
+        first = next((i for i, s in enumerate(shapes) if s in ("number", "qual")), None)
+        if not first or not all(s in ("word", "range", "unit", "dash") for s in shapes[:first]):
+            return None
+        early: dict[str, str] = {}
+        if "Reference Range" in order and "Result" in order:
+            if (
+                order.index("Reference Range") < order.index("Result")
+                and first > 1
+                and shapes[first - 1] == "range"
+            ):
+                early["Reference Range"] = unbracket(toks[first - 1])
+                toks, shapes, first = (
+                    toks[: first - 1] + toks[first:],
+                    shapes[: first - 1] + shapes[first:],
+                    first - 1,
+                )
+        name = " ".join(toks[:first])
+        if (
+            first > 6
+            or not any(ch.isalpha() for ch in name)
+            or re.search(r"[,，;；]$", name)
+            or self.vocab.key_of(name) is not None
+            or norm_label(name) in self.vocab.other
+        ):
+            return None
+        obj = {"Item Name": name, "Result": toks[first], **early}
+        for tok, s in zip(toks[first + 1 :], shapes[first + 1 :], strict=True):
+            if s == "flag" and "Abnormal Mark" not in obj:
+                obj["Abnormal Mark"] = unbracket(tok)
+            elif s == "range" and "Reference Range" not in obj:
+                obj["Reference Range"] = unbracket(tok)
+            elif s == "qual" and "Reference Range" not in obj:
+                obj["Reference Range"] = tok
+            elif s == "unit" and "Unit" not in obj:
+                obj["Unit"] = tok
+            elif s != "dash":
+                return None  # a word the row has no place for: not a results row
+        return obj
+
+    # ------------------------------------------------------------------ free text
+
+    def free_text(self, text: str) -> tuple[dict[str, str], str | None]:
+        """Keys read from a sentence of comma-separated pieces ("Li Wei, 45 y, female, tested 2024-04-06"),
+        and the key of a label that ends the row (its value wraps to the next row)."""
+        pieces = re.split(r"([,;，；、])", text.replace("\t", " "))
+        parts = [
+            (p.strip(), (pieces[i + 1] if i + 1 < len(pieces) else "")) for i, p in enumerate(pieces[::2])
+        ]
+        parts = [(p, d) for p, d in parts if p]
+        if len(parts) < 2:
+            return {}, None
+        found: dict[str, str] = {}
+        name = wrapped = current = None
+        for i, (part, _) in enumerate(parts):
+            f = fold(part)
+            m = self.vocab.label_re.match(f)
+            key = self.vocab.keys.get(norm_label(m.group(0))) if m else None
+            other = m is not None and key is None and _SEP_OR_SPACE.match(f, m.end()) is not None
+            sep = _SEP_OR_SPACE.match(f, m.end()) if m and key else None
+            if sep and key and part[sep.end() :].strip() and key not in found:
+                found[key] = _clean(part[sep.end() :])
+                current = key
+            elif key and m and m.end() == len(f) and i == len(parts) - 1:
+                wrapped = key
+            elif i == 0 and self._name_like(part):
+                name = part
+            elif extra := demographics([part]):
+                found.update((k, v) for k, v in extra.items() if k not in found)
+                current = None
+            elif current and not other:  # "site Liver, gallbladder": a value with commas goes on
+                found[current] += parts[i - 1][1] + " " + part
+            else:
+                current = None
+        if name and (found or wrapped):
+            found.setdefault("Name", name)
+        if len(found) + (wrapped is not None) < 2 or not ({"Name", "Age", "Gender"} & set(found)):
+            return {}, None
+        return {k: v for k, v in found.items() if k in self.names.names}, wrapped
+
+    def _name_like(self, part: str) -> bool:
+        f = fold(part)
+        if (
+            norm_label(part) in self.vocab.keys
+            or norm_label(part) in self.vocab.other
+            or demographics([part])
+        ):
+            return False
+        if _CJK.match(part):
+            return bool(re.fullmatch(r"[\u3400-\u9fff·]{2,4}", part))
+        return bool(_NAME.fullmatch(f)) and all(w[0].isupper() for w in part.split())
+
+    # ------------------------------------------------------------------ the page
 
     def read(self, lines: Sequence[dict]) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        indicators: list[dict[str, str]] = []
-        columns: list[tuple[str, float]] | None = None
-        last_key: str | None = None
-        for row in group_rows(lines):
-            text = "  ".join(str(i["text"]).strip() for i in row)
-            header = self._header_columns(row)
-            if header:
-                columns, last_key = header, None
+        title: str | None = None
+        table: list[dict[str, str]] = []
+        panels: list[list[Column]] | None = None
+        current: list[list[dict[str, str]]] = []
+        pending: list[str] | None = None  # keys (and delims) of a label whose value is on the next row
+        delims: list[str] = []
+        last_key: str | None = None  # a long text that may go on on the next rows
+        anchors: list[float] = []  # where its lines start (label, value)
+
+        def flush() -> None:
+            for panel in current:
+                table.extend(panel)
+            current.clear()
+
+        page = rows(lines)
+        for i, row in enumerate(page):
+            text = row.text
+            events = self.events(text)
+            cols = None if any(e.keys and e.explicit for e in events) else self.header(row)
+            if pending is not None and not cols and not any(e.explicit for e in events):
+                # the value of a label that ended the previous row, up to a label in a sentence
+                cut = bool(events) and events[0].start > 0
+                self._assign(
+                    out, pending, delims, _clean(_span(row, 0, events[0].start if cut else len(text)))
+                )
+                last_key = pending[0] if pending[0] in LONG_TEXT_KEYS else None
+                anchors.append(_x_at(row, 0))
+                pending = None
+                if not cut:
+                    continue
+            if cols:
+                flush()
+                panels = self.panels(cols)
+                current = [[] for _ in panels]
+                pending = last_key = None
                 continue
-            matches = list(self.header_re.finditer(text))
-            if matches:
-                columns = None  # a labelled field ends the table
-                for m, nxt in zip(matches, [*matches[1:], None]):
-                    key = self.header_lookup[_norm(m.group(1))]
-                    value = text[m.end() : nxt.start() if nxt else len(text)].strip(" |,;，；")
-                    if value and key not in out:
-                        out[key] = value
-                    last_key = key
+            if events and not any(e.explicit for e in events):
+                free, wrapped = self.free_text(text)
+                if free:
+                    flush()
+                    panels, last_key = None, None
+                    for k, v in free.items():
+                        out.setdefault(k, v)
+                    pending, delims = ([wrapped], []) if wrapped else (None, [])
+                    continue
+            if events:
+                flush()
+                panels, pending, last_key = None, None, None
+                for ev, nxt in zip(events, [*events[1:], None], strict=True):
+                    value = _clean(_span(row, ev.end, nxt.start if nxt else len(text)), cut=nxt is not None)
+                    if not ev.keys:
+                        continue
+                    if value:
+                        self._assign(out, ev.keys, ev.delims, value)
+                        last_key = ev.keys[0] if nxt is None and len(ev.keys) == 1 else None
+                    elif nxt is None:
+                        pending, delims = ev.keys, ev.delims
+                    anchors = [_x_at(row, ev.start), _x_at(row, ev.end)]
+                last_key = last_key if last_key in LONG_TEXT_KEYS else None
                 continue
-            if columns:
-                row_obj = self._table_row(row, columns)
-                if row_obj:
-                    indicators.append(row_obj)
+            if last_key and (
+                not row.boxed or any(abs(row.cells[0].x0 - a) < 1.5 * row.height for a in anchors)
+            ):
+                before = str(out.get(last_key, ""))
+                joiner = "" if _CJK.search(before) else " "  # CJK text wraps between any two characters
+                out[last_key] = (before + joiner + _clean(_span(row, 0, len(text)), cut=False)).strip()
                 continue
-            if _OTHER_LABEL.match(text):
-                last_key = None  # a labelled field the schema has no key for ("Reviewed by: …")
+            if panels is not None:
+                got = self.table_row(row, panels)
+                if got:
+                    for p, obj in got:
+                        current[p].append(obj)
+                    continue
+                if (
+                    current
+                    and any(current)
+                    and self._wrapped(text, next(c for c in reversed(current) if c)[-1])
+                ):
+                    continue
+                flush()
+                panels = None
+            if spaced := self._spaced_pairs(text):
+                for k, v in spaced.items():
+                    out.setdefault(k, v)
                 continue
-            row_obj = _headerless_row(row)
+            row_obj = self.shaped_row(text) or self._word_row(row, page, i)
             if row_obj:
-                indicators.append(row_obj)
-                last_key = None
+                table.append(row_obj)
                 continue
-            if not out and not indicators and len(row) == 1 and "Examination Name" not in out:
-                # a lone line above every labelled field is the report's title
-                out["Examination Name"] = text.strip()
+            if table and self._wrapped(text, table[-1]):
                 continue
-            if last_key in LONG_TEXT_KEYS:
-                joiner = "" if re.search(r"[\u4e00-\u9fff]$", str(out.get(last_key, ""))) else " "
-                out[last_key] = (str(out.get(last_key, "")) + joiner + text.strip()).strip()
-        if indicators:
-            out["Indicators"] = indicators
+            free, wrapped = self.free_text(text)
+            if free or wrapped:
+                for k, v in free.items():
+                    out.setdefault(k, v)
+                pending, delims = ([wrapped], []) if wrapped else (None, [])
+                continue
+            if (
+                title is None
+                and not out
+                and not table
+                and len(row.cells) == 1
+                and not _REPORT_WORDS.search(text)
+                and not any(ch.isdigit() for ch in text)
+            ):
+                title = _clean(text)  # a lone line above every field: the report's title
+        flush()
+        if table and self.vocab.table_key:
+            out[self.vocab.table_key] = table
+        if title and "Examination Name" in self.names.names:
+            out.setdefault("Examination Name", title)
         return out
 
-    def _table_row(self, row: list[dict], columns: list[tuple[str, float]]) -> dict[str, str]:
-        obj: dict[str, str] = {}
-        cells = _cells(row)
-        if len(cells) == len(columns) and len(row) < len(cells):
-            # one OCR line holding every cell: glyph widths vary, so column order beats estimated x
-            cells = [(text, x, x) for (_, x), (text, _, _) in zip(columns, cells)]
-        for text, x0, x1 in cells:
-            mid = (x0 + x1) / 2
-            key = min(columns, key=lambda c: abs(c[1] - mid))[0]
-            obj[key] = f"{obj[key]} {text}".strip() if key in obj else text
-        result = obj.get("Result", "")
-        tail = result.rsplit(" ", 1)
-        # a flag printed right after the value ("11.2 ↑") belongs to Abnormal Mark
-        if len(tail) == 2 and _ABNORMAL.match(tail[1]) and "Abnormal Mark" not in obj:
-            obj["Result"], obj["Abnormal Mark"] = tail[0], tail[1]
-        return obj if obj.get("Item Name") else {}
+    def _spaced_pairs(self, text: str) -> dict[str, str]:
+        """ "Name Li Wei Sex F", "姓名李伟性别男": labels and short values with nothing but spaces between
+        (a line-level OCR of a form whose labels carry no mark); the row must start with a label."""
+        f = fold(text.replace("\t", " "))
+        starts: list[tuple[int, int, str | None]] = []
+        pos = 0
+        while (m := self.vocab.label_re.search(f, pos)) is not None:
+            cjk = bool(_CJK.match(m.group(0)))
+            before = m.start() == 0 or f[m.start() - 1] == " " or cjk
+            after = re.match(r"\S" if cjk else r" +\S", f[m.end() :])
+            if before and after:
+                starts.append((m.start(), m.end(), self.vocab.keys.get(norm_label(m.group(0)))))
+                pos = m.end()
+            else:
+                pos = m.start() + 1
+        keys = [k for _, _, k in starts if k]
+        if not keys or starts[0][0] != 0 or len(set(keys)) != len(keys):
+            return {}
+        out = {}
+        for (_, end, key), nxt in zip(starts, [*starts[1:], None], strict=True):
+            value = _clean(text[end : nxt[0] if nxt else len(text)])
+            if (
+                not value
+                or len(value.split()) > 6
+                or self.vocab.column_of(value)
+                or _REPORT_WORDS.search(value)
+            ):
+                return {}  # "病理诊断报告书" is a title, "Test Results" a heading
+            if key:
+                out[key] = value
+        return out
+
+    @staticmethod
+    def _wrapped(text: str, last: dict[str, str]) -> bool:
+        """A row holding only the rest of the previous results row (a range or flag that wrapped)."""
+        toks = tokens(text)
+        shapes = [shape(t) for t in toks]
+        fields = {"range": "Reference Range", "flag": "Abnormal Mark", "unit": "Unit"}
+        if not toks or any(s not in (*fields, "dash") for s in shapes):
+            return False
+        new = {fields[s]: unbracket(t) for t, s in zip(toks, shapes, strict=True) if s in fields}
+        if not new or any(k in last for k in new):
+            return False
+        last.update(new)
+        return True
+
+    def _word_row(self, row: Row, page: list[Row], i: int) -> dict[str, str] | None:
+        """A results row whose result is words ("Colour  Pale yellow"): two cells (after a serial number),
+        the second under the result of the nearest results row (up to 4 rows away, no label between)."""
+        cells = _body(row.cells)
+        if not row.boxed or len(cells) != 2 or self.events(row.text):
+            return None
+        name, result = (c.text.strip() for c in cells)
+        if (
+            any(shape(t) not in ("word", "qual") for t in tokens(f"{name} {result}"))
+            or len(result.split()) > 3
+        ):
+            return None
+        for step in (-1, 1):
+            for j in range(i + step, i + 5 * step, step):
+                if not 0 <= j < len(page) or self.events(page[j].text):
+                    break
+                other = _body(page[j].cells)
+                if len(other) >= 2 and self.shaped_row(page[j].text):
+                    if abs(other[1].x0 - cells[1].x0) < row.height:
+                        return {"Item Name": name, "Result": result}
+                    break
+        return None
+
+    @staticmethod
+    def _assign(out: dict[str, Any], keys: list[str], delims: list[str], value: str) -> None:
+        if not value:
+            return
+        if len(keys) == 1:
+            m = re.fullmatch(r"(.+?)\s*[(（]([^()（）]+)[)）]", value) if keys[0] == "Name" else None
+            extra = demographics(re.split(r"[,，/]", m.group(2))) if m else {}
+            if m and extra:  # "Li Wei (F, 45)": the parentheses after a name hold the patient's sex and age
+                value = m.group(1).strip()
+                for k, v in extra.items():
+                    out.setdefault(k, v)
+            out.setdefault(keys[0], value)
+            return
+        parts = _split_combined(value, delims)
+        for key, part in zip(keys, parts or [""] * len(keys), strict=True):
+            if part:
+                out.setdefault(key, part)
 
 
-def _headerless_row(row: list[dict]) -> dict[str, str]:
-    """A table row printed without a header: name, then a numeric result, then unit / range / flag by shape."""
-    cells = [c[0] for c in _cells(row)]
-    if (
-        len(cells) < 2
-        or _NUMERIC.match(cells[0])
-        or not (_NUMERIC.match(cells[1]) or _QUALITATIVE.match(cells[1]))
-    ):
-        return {}
-    obj = {"Item Name": cells[0], "Result": cells[1]}
-    for cell in cells[2:]:
-        if _ABNORMAL.match(cell):
-            obj.setdefault("Abnormal Mark", cell)
-        elif _RANGE.match(cell) or (_QUALITATIVE.match(cell) and "Reference Range" not in obj):
-            obj.setdefault("Reference Range", cell)
+def _span(row: Row, start: int, stop: int) -> str:
+    """row.text[start:stop], cut at the first wide gap between two of its cells (a stamp beside it)."""
+    out, pos, prev = [], 0, None
+    for cell in row.cells:
+        a, b = pos, pos + len(cell.text)
+        pos = b + 1
+        lo, hi = max(a, start), min(b, stop)
+        if hi <= lo:
+            continue
+        if prev is not None and row.boxed and cell.x0 - prev.x1 > 1.2 * row.height:
+            break
+        out.append(row.text[lo:hi])
+        prev = cell
+    return " ".join(out)
+
+
+def _body(cells: list[Cell]) -> list[Cell]:
+    """A row's cells without a leading serial number."""
+    return cells[1:] if len(cells) >= 3 and re.fullmatch(r"\d{1,3}\.?", cells[0].text.strip()) else cells
+
+
+def _x_at(row: Row, offset: int) -> float:
+    """The x of a character offset of row.text."""
+    pos = 0
+    for cell in row.cells:
+        end = pos + len(cell.text)
+        if offset <= end:
+            return cell.x0 + (cell.x1 - cell.x0) * max(offset - pos, 0) / max(len(cell.text), 1)
+        pos = end + 1
+    return row.cells[-1].x1 if row.cells else 0.0
+
+
+def demographics(parts: Sequence[str]) -> dict[str, str]:
+    """Age and Gender from pieces that are nothing else ("45 y", "F"); empty unless every piece is one."""
+    out: dict[str, str] = {}
+    for part in parts:
+        part = part.strip()
+        f = fold(part)
+        if (m := _AGE.fullmatch(f)) and "Age" not in out:
+            out["Age"] = part[m.start(1) : m.end(1)]
+        elif _GENDER.fullmatch(f) and "Gender" not in out:
+            out["Gender"] = part
         else:
-            obj.setdefault("Unit", cell)
+            return {}
+    return out
+
+
+def _finish(obj: dict[str, str]) -> dict[str, str]:
+    """Tidy a row read by columns: a flag printed after the result goes to Abnormal Mark."""
+    obj = {k: v.strip() for k, v in obj.items() if v.strip()}
+    result = obj.get("Result", "")
+    toks = tokens(result)
+    if len(toks) == 2 and shape(toks[1]) == "flag" and "Abnormal Mark" not in obj:
+        obj["Result"], obj["Abnormal Mark"] = toks[0], unbracket(toks[1])
+    for k in ("Reference Range", "Abnormal Mark"):
+        if k in obj:
+            obj[k] = unbracket(obj[k])
     return obj
+
+
+def _is_row(obj: dict[str, str]) -> bool:
+    name = obj.get("Item Name", "")
+    return bool(name) and any(ch.isalpha() for ch in name) and len(obj) >= 2 and ":" not in fold(name)
+
+
+@lru_cache(maxsize=1)
+def default_names() -> SchemaNames:
+    """The names of the project's schema file (`schemas/medical.json`)."""
+    return SchemaNames()
 
 
 def answer(
@@ -352,21 +832,20 @@ def answer(
 ) -> dict[str, Any]:
     """Read `lines` and answer only the asked `keys`, under the names asked ("" when not found).
 
-    Indicator rows keep only the row fields the prompt mentions (all of them when it names none).
+    List rows keep only the row fields the prompt mentions (all of them when it names none).
     """
-    names = names or SchemaNames()
-    read = RuleReader().read(lines)
+    names = names or default_names()
+    read = RuleReader(names).read(lines)
     out: dict[str, Any] = {}
     for asked in keys:
         key, lang = names.resolve(asked)
-        if key != "Indicators":
+        if key not in names.row_fields:
             out[asked] = read.get(key, "")
             continue
-        fields = {f: names.name(f, lang) for f in ROW_FIELDS}
+        fields = {f: names.name(f, lang) for f in names.row_fields[key]}
         mentioned = {f: n for f, n in fields.items() if n.lower() in prompt_text.lower()} or fields
         out[asked] = [
-            {mentioned[f]: v for f, v in row.items() if f in mentioned and v}
-            for row in read.get("Indicators", [])
+            {mentioned[f]: v for f, v in row.items() if f in mentioned and v} for row in read.get(key, [])
         ]
     return out
 
