@@ -55,7 +55,8 @@ def dvc_command(*args: str) -> list[str]:
 
 
 def _venv_path() -> str:
-    """PATH with this interpreter's bin first: dvc.yaml's `python -m stages.…` must run in this environment."""
+    """PATH with this interpreter's bin first: dvc.yaml's `python -m stages.…` must run in this
+    environment."""
     here = os.path.dirname(sys.executable)
     return os.pathsep.join([here, os.environ.get("PATH", "")])
 
@@ -241,7 +242,8 @@ def exp_show(root: Path) -> list[dict[str, Any]]:
 
 
 def exp_results(show: list[dict[str, Any]], names: list[str]) -> dict[str, dict[str, Any]]:
-    """{name: {"metrics": {file: data}, "params": {file: data}, "errors": {file: msg}}} from `exp show --json`."""
+    """{name: {"metrics": {file: data}, "params": {file: data}, "errors": {file: msg}}} from
+    `exp show --json`."""
     found: dict[str, dict[str, Any]] = {}
     for commit in show:
         for exp in commit.get("experiments") or []:

@@ -1,10 +1,12 @@
 """The whole pipeline as one Prefect flow: `dvc repro <stage>` per stage, in DAG order.
 
 DVC decides what is up to date; Prefect adds retries for transient failures, logs, artifacts
-(metrics table, MLflow run link) and ends with gated promotion of the new challenger.
+(metrics table, MLflow run link). The register stage registers the new challenger and gates it; the
+flow publishes that decision (it does not gate again).
 
-    python -m flows.pipeline                   # every stage, then gated promotion
+    python -m flows.pipeline                   # every stage, the register stage's gate included
     python -m flows.pipeline --until train     # stop after a stage
+    python -m flows.pipeline --no-promote      # every stage but register: nothing registered or promoted
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from prefect.cache_policies import NO_CACHE
 import flows._setup  # noqa: F401  (environment defaults before Prefect loads its settings)
 from flows import _dvc
 from flows._report import metrics_markdown, read_metrics, run_link, table
-from flows.promote import register_settings, registry_action
+from flows.promote import new_registry_event
 from medvie.env import project_root
 from medvie.errors import MedvieError
+from medvie.registry.promotion import latest_event_id, register_config
 
 REGISTER_STAGE = "register"
 MLFLOW_RUN_FILE = "models/grpo/mlflow_run.json"
@@ -126,23 +129,19 @@ def pipeline(
     promote: bool = True,
     root: str | None = None,
 ) -> dict[str, Any]:
-    """Run the DVC stages in DAG order; then gated promotion if the register stage ran."""
+    """Run the DVC stages in DAG order (without `register` unless `promote`); publish the register stage's
+    gate decision when it ran."""
     root = str(Path(root).resolve() if root else project_root())
     order = select_stages(read_stage_order(root), stages, until)
+    if not promote:
+        order = [s for s in order if s != REGISTER_STAGE]
+    name = register_config(Path(root)).name if REGISTER_STAGE in order else None
+    before = latest_event_id(name) if name else None
     run_stage = repro_stage.with_options(retries=retries, retry_delay_seconds=retry_delay_seconds)
     for stage in order:
         run_stage(stage, root)
     published = publish_artifacts(root)
-    promotion = None
-    if promote and REGISTER_STAGE in order:
-        cfg = register_settings(Path(root))
-        promotion = registry_action(
-            "gate",
-            cfg["name"],
-            metric=cfg["metric"],
-            min_gain=cfg["min_gain"],
-            reason="pipeline run: challenger from the register stage",
-        )
+    promotion = new_registry_event(name, before) if name else None
     return {"stages": order, **published, "promotion": promotion}
 
 
@@ -152,7 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--until", help="stop after this stage")
     ap.add_argument("--retries", type=int, default=1, help="retries of a transient stage failure")
     ap.add_argument("--retry-delay", type=float, default=30.0, help="seconds between retries")
-    ap.add_argument("--no-promote", action="store_true", help="skip gated promotion at the end")
+    ap.add_argument(
+        "--no-promote", action="store_true", help="skip the register stage: register and promote nothing"
+    )
     args = ap.parse_args(argv)
     try:
         result = pipeline(

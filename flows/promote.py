@@ -1,7 +1,8 @@
-"""Promotion, gated promotion and rollback of the `champion` alias, each recorded in MLflow.
+"""Promotion, gated promotion and rollback of the `champion` alias as Prefect flows.
 
-Every action becomes one run in the MLflow experiment `medvie-registry`: when (the run's
-time and a `when` param), from which version to which, and why (the reason).
+Each runs one action of `medvie.registry.promotion.run_action`, which records it as a run of the
+MLflow experiment `medvie-registry` (when, from which version to which, why); the flow adds a
+Prefect artifact. The model name and the gate rule come from params.yaml's `register` section.
 
     python -m flows.promote promote --version 3 --reason "manual review passed"
     python -m flows.promote gate --reason "nightly retrain"
@@ -11,10 +12,7 @@ time and a `when` param), from which version to which, and why (the reason).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
@@ -23,85 +21,31 @@ from prefect.cache_policies import NO_CACHE
 
 import flows._setup  # noqa: F401  (environment defaults before Prefect loads its settings)
 from flows._report import table
-from medvie.config_base import load_yaml
-from medvie.env import mlflow_uris, project_root
 from medvie.errors import MedvieError
-
-AUDIT_EXPERIMENT = "medvie-registry"
-CHAMPION = "champion"
+from medvie.registry.promotion import CHAMPION, latest_event, register_config, run_action
 
 
-def register_settings(root: Path | None = None) -> dict[str, Any]:
-    """`register.{name, gate_metric, min_gain}` from params.yaml, with the documented defaults."""
-    path = (root or project_root()) / "params.yaml"
-    raw = load_yaml(path.read_text(encoding="utf-8")) if path.exists() else {}
-    section = (raw or {}).get("register") or {}
-    return {
-        "name": section.get("name", "medvie"),
-        "metric": section.get("gate_metric", "f1"),
-        "min_gain": float(section.get("min_gain", 0.0)),
-    }
-
-
-def alias_version(name: str, alias: str) -> str | None:
-    """The version an alias points at now, or None (no such model or alias)."""
-    from mlflow import MlflowClient
-    from mlflow.exceptions import MlflowException
-
-    try:
-        return str(MlflowClient().get_model_version_by_alias(name, alias).version)
-    except MlflowException:
-        return None
-
-
-def record(event: dict[str, Any]) -> str:
-    """Log one registry event as an MLflow run; return its run id."""
-    from mlflow import MlflowClient
-
-    client = MlflowClient()
-    exp = client.get_experiment_by_name(AUDIT_EXPERIMENT)
-    exp_id = (
-        exp.experiment_id
-        if exp
-        else client.create_experiment(AUDIT_EXPERIMENT, artifact_location=mlflow_uris()[1])
+def publish_event(event: dict[str, Any]) -> None:
+    """A Prefect artifact of one recorded registry event."""
+    name, alias = event["name"], event["alias"]
+    create_markdown_artifact(
+        key="medvie-registry",
+        markdown=f"## Registry: {event['action']} `{name}@{alias}`\n\n"
+        + table(
+            ["from", "to", "changed", "reason", "when", "mlflow run"],
+            [
+                [
+                    event["from_version"],
+                    event["to_version"],
+                    event["changed"],
+                    event["reason"],
+                    event["when"],
+                    event["mlflow_run_id"],
+                ]
+            ],
+        ),
+        description=f"{event['action']} {name}@{alias}",
     )
-    run = client.create_run(
-        exp_id,
-        run_name=f"{event['action']} {event['name']}@{event['alias']}",
-        tags={
-            "medvie.registry.action": event["action"],
-            "medvie.registry.model": event["name"],
-            "mlflow.note.content": event["reason"] or "",
-        },
-    )
-    run_id = run.info.run_id
-    for key in ("action", "name", "alias", "from_version", "to_version", "changed", "reason", "when"):
-        client.log_param(run_id, key, str(event[key])[:6000])
-    client.log_text(run_id, json.dumps(event, indent=2, default=str), "registry_event.json")
-    client.set_terminated(run_id)
-    return run_id
-
-
-def _call_registry(
-    action: str,
-    name: str,
-    alias: str,
-    version: str | None,
-    reason: str,
-    metric: str,
-    min_gain: float,
-    force: bool,
-) -> Any:
-    from medvie import registry
-
-    fn = getattr(registry, {"promote": "promote", "gate": "gate_and_promote", "rollback": "rollback"}[action])
-    if action == "promote":
-        if version is None:
-            raise MedvieError("promote needs --version (the registered model version to point the alias at)")
-        return fn(name, alias, version, reason)
-    if action == "gate":
-        return fn(name, metric=metric, min_gain=min_gain, force=force, reason=reason)
-    return fn(name, reason)
 
 
 @task(name="registry-action", cache_policy=NO_CACHE)
@@ -116,41 +60,38 @@ def registry_action(
     min_gain: float = 0.0,
     force: bool = False,
 ) -> dict[str, Any]:
-    """Run one registry action, then record what changed (and why) in MLflow and as an artifact."""
-    if action not in ("promote", "gate", "rollback"):
-        raise MedvieError(f"unknown registry action '{action}'; use promote, gate or rollback")
-    before = alias_version(name, alias)
-    result = _call_registry(action, name, alias, version, reason, metric, min_gain, force)
-    after = alias_version(name, alias)
-    event = {
-        "action": action,
-        "name": name,
-        "alias": alias,
-        "from_version": before,
-        "to_version": after,
-        "changed": before != after,
-        "reason": reason,
-        "when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "result": result,
-    }
-    event["mlflow_run_id"] = record(event)
-    create_markdown_artifact(
-        key="medvie-registry",
-        markdown=f"## Registry: {action} `{name}@{alias}`\n\n"
-        + table(
-            ["from", "to", "changed", "reason", "when", "mlflow run"],
-            [[before, after, event["changed"], reason, event["when"], event["mlflow_run_id"]]],
-        ),
-        description=f"{action} {name}@{alias}",
+    """Run one registry action (recorded in MLflow) and publish what changed, and why, as an artifact."""
+    event = run_action(
+        action,
+        name,
+        alias=alias,
+        version=version,
+        reason=reason,
+        metric=metric,
+        min_gain=min_gain,
+        force=force,
     )
+    publish_event(event)
+    return event
+
+
+@task(name="registry-event", cache_policy=NO_CACHE)
+def new_registry_event(name: str, before: str | None) -> dict[str, Any] | None:
+    """The registry event the register stage recorded since the event `before` (a run id), published; None
+    when it recorded none (DVC found the stage up to date)."""
+    event = latest_event(name)
+    if event is None or event["mlflow_run_id"] == before:
+        return None
+    publish_event(event)
     return event
 
 
 @flow(name="medvie-promote")
 def promote_flow(version: str, reason: str, name: str | None = None, alias: str = CHAMPION) -> dict[str, Any]:
     """Point `alias` (champion by default) at `version`, unconditionally."""
-    name = name or register_settings()["name"]
-    return registry_action("promote", name, alias=alias, version=version, reason=reason)
+    return registry_action(
+        "promote", name or register_config().name, alias=alias, version=version, reason=reason
+    )
 
 
 @flow(name="medvie-gate")
@@ -158,13 +99,13 @@ def gate_flow(
     reason: str = "gated promotion", name: str | None = None, force: bool = False
 ) -> dict[str, Any]:
     """Promote the challenger to champion only if it beats the champion on the gate metric."""
-    cfg = register_settings()
+    cfg = register_config()
     return registry_action(
         "gate",
-        name or cfg["name"],
+        name or cfg.name,
         reason=reason,
-        metric=cfg["metric"],
-        min_gain=cfg["min_gain"],
+        metric=cfg.gate_metric,
+        min_gain=cfg.min_gain,
         force=force,
     )
 
@@ -172,7 +113,7 @@ def gate_flow(
 @flow(name="medvie-rollback")
 def rollback_flow(reason: str, name: str | None = None) -> dict[str, Any]:
     """Point champion back at the version it had before the last promotion."""
-    return registry_action("rollback", name or register_settings()["name"], reason=reason)
+    return registry_action("rollback", name or register_config().name, reason=reason)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,7 +4,8 @@ Each config runs as `dvc exp run --temp --set-param k=v …` up to the evaluatio
 workspace stays clean and DVC reuses every unchanged stage. Training inside an experiment
 logs under one MLflow parent run (env `MEDVIE_MLFLOW_PARENT_RUN_ID`). The best config by the
 selection metric (test F1 by default, from `dvc exp show --json`) is re-run up to the
-register stage (upstream stages come from DVC's run cache) and promoted by the gating rule.
+register stage (upstream stages come from DVC's run cache), which registers it and gates it; the
+flow publishes that decision.
 
     python -m flows.sweep                                  # configs/sweeps/reward.yaml
     python -m flows.sweep --config configs/sweeps/reward.yaml --no-promote
@@ -29,10 +30,11 @@ import flows._setup  # noqa: F401  (environment defaults before Prefect loads it
 from flows import _dvc
 from flows._report import dig, sweep_table
 from flows.pipeline import REGISTER_STAGE, line_logger
-from flows.promote import register_settings, registry_action
+from flows.promote import new_registry_event
 from medvie.config_base import load_yaml
-from medvie.env import mlflow_uris, project_root
+from medvie.env import project_root
 from medvie.errors import ConfigError, MedvieError
+from medvie.registry.promotion import experiment_id, latest_event_id, register_config, registry_client
 
 DEFAULT_SPEC = "configs/sweeps/reward.yaml"
 # The contract with the training stage: nest your MLflow run under this parent run (tag
@@ -60,7 +62,7 @@ class SweepSpec(BaseModel):
         out: list[dict[str, Any]] = []
         if self.grid:
             keys = list(self.grid)
-            out += [dict(zip(keys, values)) for values in itertools.product(*self.grid.values())]
+            out += [dict(zip(keys, values, strict=True)) for values in itertools.product(*self.grid.values())]
         out += [dict(c) for c in self.configs]
         unique = []
         for cfg in out:
@@ -85,19 +87,10 @@ def load_spec(path: Path) -> SweepSpec:
     return spec
 
 
-def start_parent_run(
-    root: Path, experiment: str, sweep_id: str, spec: SweepSpec, configs: list[dict]
-) -> tuple[str, str]:
+def start_parent_run(experiment: str, sweep_id: str, spec: SweepSpec, configs: list[dict]) -> tuple[str, str]:
     """(run id, experiment id) of the sweep's parent run, created in the project's MLflow store."""
-    from mlflow import MlflowClient
-
-    client = MlflowClient()
-    exp = client.get_experiment_by_name(experiment)
-    exp_id = (
-        exp.experiment_id
-        if exp
-        else client.create_experiment(experiment, artifact_location=mlflow_uris(root)[1])
-    )
+    client = registry_client()
+    exp_id = experiment_id(client, experiment)
     run = client.create_run(
         exp_id, run_name=sweep_id, tags={"medvie.sweep": sweep_id, "medvie.stage": "sweep"}
     )
@@ -172,9 +165,8 @@ def score_rows(
 def sweep(
     config: str = DEFAULT_SPEC, promote: bool = True, name: str | None = None, root: str | None = None
 ) -> dict[str, Any]:
-    """Run every config as a DVC experiment; compare; register and gate-promote the best."""
+    """Run every config as a DVC experiment; compare; register the best (its register stage gates it)."""
     import mlflow
-    from mlflow import MlflowClient
 
     root = str(Path(root).resolve() if root else project_root())
     spec = load_spec(Path(root) / config)
@@ -183,7 +175,7 @@ def sweep(
     if spec.until not in order:
         raise ConfigError(f"{config}: 'until' names no stage of dvc.yaml ({', '.join(order)})")
     sweep_id = name or "sweep-" + dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
-    parent_id, exp_id = start_parent_run(Path(root), spec.mlflow_experiment, sweep_id, spec, configs)
+    parent_id, exp_id = start_parent_run(spec.mlflow_experiment, sweep_id, spec, configs)
     # experiments run in a temporary copy of the repo: pin MLflow to this project's store
     env = {
         ENV_PARENT_RUN: parent_id,
@@ -192,7 +184,7 @@ def sweep(
         "MLFLOW_TRACKING_URI": mlflow.get_tracking_uri(),
         "MLFLOW_REGISTRY_URI": mlflow.get_registry_uri(),
     }
-    client = MlflowClient()
+    client = registry_client()
     status = "FAILED"
     try:
         rows = []
@@ -216,18 +208,15 @@ def sweep(
         client.set_tag(parent_id, "medvie.sweep.best", best["name"])
         promotion = None
         if promote and REGISTER_STAGE in order:
+            model_name = register_config(Path(root)).name
+            before = latest_event_id(model_name)
             best_name = f"{sweep_id}-best"
             error = run_config(root, best_name, best["overrides"], [REGISTER_STAGE], env)
             if error:
                 raise MedvieError(error)
-            cfg = register_settings(Path(root))
-            promotion = registry_action(
-                "gate",
-                cfg["name"],
-                metric=cfg["metric"],
-                min_gain=cfg["min_gain"],
-                reason=f"sweep {sweep_id}: best config {best['overrides']}",
-            )
+            promotion = new_registry_event(model_name, before)
+            if promotion:
+                client.set_tag(parent_id, "medvie.sweep.registry_event", promotion["mlflow_run_id"])
         status = "FINISHED"
     finally:
         client.set_terminated(parent_id, status=status)

@@ -1,4 +1,5 @@
-"""Stage `register`: the evaluated model -> MLflow registry (`challenger`; `champion` when gated better)."""
+"""Stage `register`: the evaluated model and its prompt recipe -> MLflow registry (`challenger`; `champion`
+when gated better: the only gate the pipeline runs)."""
 
 from __future__ import annotations
 

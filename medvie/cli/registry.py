@@ -13,19 +13,27 @@ NAME_HELP = "registered model name (default: register.name of params.yaml)"
 def _name(name: str | None) -> str:
     if name:
         return name
-    from medvie.env import project_root
-    from medvie.settings import load_params
+    from medvie.registry.promotion import register_config
 
-    path = project_root() / "params.yaml"
-    return load_params(path).register_.name if path.exists() else "medvie"
+    return register_config().name
 
 
 def extract(
     images: list[Path] = typer.Argument(..., help="report images"),
     model: str = typer.Option(None, help="MLflow model URI (default models:/<register.name>@champion)"),
-    keys: str = typer.Option("", help="comma-separated schema keys to extract (default: all)"),
+    keys: str = typer.Option(
+        "",
+        help="schema keys to extract, comma-separated (default: all), or a JSON object "
+        '{"Indicators": ["Item Name", "Result"], "Name": null} that also picks the fields of list rows',
+    ),
+    language: str = typer.Option(
+        None, help="key language for a model trained with queries.key_language auto (default: the page's)"
+    ),
+    raw: bool = typer.Option(False, "--raw", help="also print the model's whole answer ('raw')"),
 ) -> None:
-    """Print one JSON line per image: {"image", "ok", "result", "error"}; a bad image does not stop the batch."""
+    """Print one JSON line per image: {"image", "ok", "result", "error"}; a bad image does not stop the batch.
+
+    The model is asked exactly as its evaluation asked it (the prompt recipe registered with it)."""
     import mlflow
 
     uri = model or f"models:/{_name(None)}@champion"
@@ -37,16 +45,14 @@ def extract(
         raise MedvieError(
             f"model {uri}: cannot be loaded ({str(exc).splitlines()[0]}); see `medvie models`"
         ) from None
-    rows = [{"image": str(p), "keys": keys or None} for p in images]
+    rows = [{"image": str(p), "keys": keys or None, "language": language} for p in images]
     failed = 0
-    for path, res in zip(images, pm.predict(rows)):
+    for path, res in zip(images, pm.predict(rows), strict=True):
         failed += not res["ok"]
-        typer.echo(
-            json.dumps(
-                {"image": str(path), "ok": res["ok"], "result": res["result"], "error": res["error"]},
-                ensure_ascii=False,
-            )
-        )
+        line = {"image": str(path), "ok": res["ok"], "result": res["result"], "error": res["error"]}
+        if raw:
+            line["raw"] = res["raw"]
+        typer.echo(json.dumps(line, ensure_ascii=False))
     if failed == len(images):
         raise typer.Exit(1)
 
@@ -62,7 +68,10 @@ def models(
         typer.echo(json.dumps(rows, indent=2))
         return
     typer.echo(f"{'version':>7}  {'aliases':22} {'f1':>7} {'P':>7} {'R':>7}  {'test set':16}  created")
-    fmt = lambda v: f"{v:7.4f}" if isinstance(v, float) else f"{'-':>7}"  # noqa: E731
+
+    def fmt(v) -> str:
+        return f"{v:7.4f}" if isinstance(v, float) else f"{'-':>7}"
+
     for r in rows:
         typer.echo(
             f"{r['version']:>7}  {','.join(r['aliases']) or '-':22} {fmt(r['f1'])} {fmt(r['precision'])} "
@@ -77,18 +86,19 @@ def promote(
     name: str = typer.Option(None, help=NAME_HELP),
 ) -> None:
     """Point an alias (default champion) at a version, with a recorded reason."""
-    from medvie.registry.promotion import promote as do_promote
+    from medvie.registry.promotion import run_action
 
-    typer.echo(json.dumps(do_promote(_name(name), alias, version, reason)))
+    event = run_action("promote", _name(name), alias=alias, version=version, reason=reason)
+    typer.echo(json.dumps(event["result"]))
 
 
 def rollback(
     reason: str = typer.Option(..., help="why"), name: str = typer.Option(None, help=NAME_HELP)
 ) -> None:
     """Put champion back on the previous champion."""
-    from medvie.registry.promotion import rollback as do_rollback
+    from medvie.registry.promotion import run_action
 
-    typer.echo(json.dumps(do_rollback(_name(name), reason)))
+    typer.echo(json.dumps(run_action("rollback", _name(name), reason=reason)["result"]))
 
 
 def register(app: typer.Typer) -> None:

@@ -1,5 +1,9 @@
-"""The register stage: metrics/eval.json + models/<model> -> a registry version, gated promotion,
-reports/registry.json."""
+"""The register stage: metrics/eval.json + models/<model> + its prompt recipe -> a registry version, the
+gate (recorded in `medvie-registry`), reports/registry.json.
+
+The gate runs here and only here: the flows that run this stage report what it decided
+(`medvie.registry.promotion.latest_event`), they do not gate again.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,16 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from mlflow.exceptions import MlflowException
-
 from medvie.errors import MedvieError
 from medvie.io import read_json, write_json
-from medvie.registry.promotion import CHALLENGER, CHAMPION, gate_and_promote, registry_client
+from medvie.registry.config import RegisterConfig
+from medvie.registry.promotion import aliases, registry_client, run_action
+from medvie.registry.recipe import Recipe
 from medvie.registry.register import register_model, version_tags
+from medvie.settings import PARAM_SECTIONS, dump_sections
 
-PARAM_SECTIONS = ("reward", "queries", "sampling", "model", "warmstart", "train", "evaluate")
+REPORT = "reports/registry.json"
+GATE_REASON = "register stage"
 
 
 def data_hash(root: Path) -> str:
@@ -26,8 +32,8 @@ def data_hash(root: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def run_register(params: Any, root: Path, *, tracking_uri: str | None = None) -> dict:
-    cfg = params.register_
+def evaluated_metrics(root: Path, cfg: RegisterConfig) -> dict[str, Any]:
+    """The test metrics of `register.model` in metrics/eval.json, checked to hold the gate metric."""
     body = read_json(root / "metrics" / "eval.json")
     if cfg.model not in body:
         raise MedvieError(
@@ -40,55 +46,54 @@ def run_register(params: Any, root: Path, *, tracking_uri: str | None = None) ->
             f"register.gate_metric '{cfg.gate_metric}' is not a metric of metrics/eval.json "
             f"(have: {sorted(k for k, v in metrics.items() if not isinstance(v, dict))})"
         )
+    return metrics
+
+
+def run_register(params: Any, root: Path, *, tracking_uri: str | None = None) -> dict:
+    cfg = params.register_
+    metrics = evaluated_metrics(root, cfg)
     meta = read_json(root / "reports" / "eval_meta.json")
-    sections = {
-        s: getattr(params, s).model_dump(mode="json", by_alias=True)
-        for s in PARAM_SECTIONS
-        if getattr(params, s, None) is not None
-    }
+    # what the model is, and (`evaluate`) how it was measured
+    sections = dump_sections(params, (*PARAM_SECTIONS, "evaluate"))
     tags = version_tags(
         metrics, test_set_hash=meta["test_set_hash"], params=sections, root=root, data_hash=data_hash(root)
     )
     tags["eval_run_id"] = meta.get("mlflow_run_id", "")
-    settings = {
-        "thinking": params.queries.thinking,
-        "key_language": params.queries.key_language,
-        "max_new_tokens": params.evaluate.max_new_tokens,
-        "batch_size": params.evaluate.batch_size,
-    }
     reg = register_model(
         root / "models" / cfg.model,
         name=cfg.name,
-        schema_path=root / params.queries.schema_,
-        settings=settings,
+        recipe=Recipe.from_params(params, root),
         tags=tags,
         run_id=meta.get("mlflow_run_id"),
         tracking_uri=tracking_uri,
         reason=f"registered from models/{cfg.model}",
     )
+    return gate_and_report(cfg, root, reg, test_set_hash=meta["test_set_hash"], tracking_uri=tracking_uri)
+
+
+def gate_and_report(
+    cfg: RegisterConfig, root: Path, registered: dict, *, test_set_hash: str, tracking_uri: str | None = None
+) -> dict:
+    """Gate the new challenger (`register.gate_metric`, `min_gain`, `force`); write reports/registry.json."""
     client = registry_client(tracking_uri)
-    decision = gate_and_promote(
+    event = run_action(
+        "gate",
         cfg.name,
         metric=cfg.gate_metric,
         min_gain=cfg.min_gain,
         force=cfg.force,
-        reason="register stage",
+        reason=GATE_REASON,
         client=client,
     )
-    aliases = {}
-    for alias in (CHAMPION, CHALLENGER):
-        try:
-            aliases[alias] = str(client.get_model_version_by_alias(cfg.name, alias).version)
-        except MlflowException:  # an alias that does not exist yet
-            aliases[alias] = None
     out = {
         "name": cfg.name,
-        "version": reg["version"],
-        "model_uri": reg["model_uri"],
-        "run_id": reg["run_id"],
-        "aliases": aliases,
-        "test_set_hash": meta["test_set_hash"],
-        "decision": decision,
+        "version": registered["version"],
+        "model_uri": registered["model_uri"],
+        "run_id": registered["run_id"],
+        "aliases": aliases(cfg.name, client=client),
+        "test_set_hash": test_set_hash,
+        "decision": event["result"],
+        "promotion": {k: v for k, v in event.items() if k != "result"},
     }
-    write_json(root / "reports" / "registry.json", out)
+    write_json(root / REPORT, out)
     return out

@@ -1,4 +1,5 @@
-"""Log an evaluated model as a pyfunc (models-from-code) and register it as the new `challenger`."""
+"""Log an evaluated model and its prompt recipe as a pyfunc (models-from-code); register it as the new
+`challenger`."""
 
 from __future__ import annotations
 
@@ -11,10 +12,19 @@ from pathlib import Path
 from typing import Any
 
 from medvie.errors import MedvieError
-from medvie.registry.promotion import CHALLENGER, HASH_TAG, promote, registry_client
+from medvie.registry.promotion import (
+    CHALLENGER,
+    HASH_TAG,
+    experiment_id,
+    promote,
+    registry_client,
+    store_uri,
+)
+from medvie.registry.recipe import Recipe
 
 PYFUNC_CODE = Path(__file__).with_name("pyfunc_model.py")
 POINTER = "medvie_model.json"
+RECIPE_FILE = "recipe.json"
 
 
 def bundle_model(model_dir: Path, out: Path, copy_base: bool = True) -> Path:
@@ -55,8 +65,8 @@ def version_tags(
     root: Path,
     data_hash: str = "",
 ) -> dict[str, str]:
-    """Provenance carried by every version: data / test-set hash, params per section, git commit, reward config,
-    metrics."""
+    """Provenance carried by every version: data / test-set hash, params per section, git commit,
+    reward config, metrics."""
     tags = {HASH_TAG: test_set_hash, "data_hash": data_hash or test_set_hash, "git_commit": git_commit(root)}
     for section, value in params.items():
         tags[f"params.{section}"] = json.dumps(value, ensure_ascii=False, sort_keys=True)[:4900]
@@ -68,57 +78,55 @@ def version_tags(
     return tags
 
 
+def _log_run(client, run_id: str | None) -> str:
+    """`run_id` (the evaluation's run) when it is in this store, else a new `register` run in `medvie`."""
+    from mlflow.exceptions import MlflowException
+
+    if run_id:
+        try:
+            client.get_run(run_id)
+            return run_id
+        except MlflowException:
+            pass
+    return client.create_run(
+        experiment_id(client, "medvie"), run_name="register", tags={"medvie.stage": "register"}
+    ).info.run_id
+
+
 def register_model(
     model_dir: str | Path,
     *,
     name: str,
-    schema_path: str | Path,
-    settings: Mapping[str, Any],
+    recipe: Recipe,
     tags: Mapping[str, str],
     run_id: str | None = None,
     tracking_uri: str | None = None,
     copy_base: bool = True,
     reason: str = "new version",
 ) -> dict:
-    """Log `model_dir` as a pyfunc in run `run_id` (a new run when None), register it under `name`, tag it
-    and point `challenger` at it. Returns {"name", "version", "run_id", "model_uri"}."""
+    """Log `model_dir` with its `recipe` as a pyfunc in run `run_id` (a new run when None or not in this
+    store), register it under `name`, tag it and point `challenger` at it.
+    Returns {"name", "version", "run_id", "model_uri"}."""
     import mlflow
-
-    from medvie.env import mlflow_uris
 
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
         raise MedvieError(
             f"{model_dir}: model directory not found; run the train stage (or set register.model)"
         )
-    uri = tracking_uri or mlflow_uris()[0]
+    uri = store_uri(tracking_uri)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     client = registry_client(uri)
     with tempfile.TemporaryDirectory(prefix="medvie-register-") as tmp:
         bundle = bundle_model(model_dir, Path(tmp) / "model", copy_base=copy_base)
-        (Path(tmp) / "settings.json").write_text(
-            json.dumps(dict(settings), ensure_ascii=False), encoding="utf-8"
-        )
-        if run_id is None:
-            exp = client.get_experiment_by_name("medvie")
-            exp_id = (
-                exp.experiment_id
-                if exp
-                else client.create_experiment("medvie", artifact_location=mlflow_uris()[1])
-            )
-            run_id = client.create_run(
-                exp_id, run_name="register", tags={"medvie.stage": "register"}
-            ).info.run_id
+        recipe_file = recipe.write(Path(tmp) / RECIPE_FILE)
+        run_id = _log_run(client, run_id)
         with mlflow.start_run(run_id=run_id):
             info = mlflow.pyfunc.log_model(
                 name="extractor",
                 python_model=str(PYFUNC_CODE),
-                artifacts={
-                    "model": str(bundle),
-                    "schema": str(schema_path),
-                    "settings": str(Path(tmp) / "settings.json"),
-                },
+                artifacts={"model": str(bundle), "recipe": str(recipe_file)},
                 registered_model_name=name,
                 pip_requirements=["medvie", "mlflow"],
             )

@@ -1,8 +1,11 @@
-"""A throw-away DVC project with trivial stages, a temporary Prefect API and MLflow store.
+"""A throw-away DVC project with trivial stages, a temporary Prefect API and a real MLflow store.
 
 The fake project's stages are tiny Python commands (`step.py <stage>`) listed in dvc.yaml out
-of DAG order; `params.yaml: fail` makes `train` fail for good (`hard`) or `prepare` once (`flaky`).
+of DAG order; `fake.yaml: fail` makes `train` fail for good (`hard`) or `prepare` once (`flaky`).
 Every command appends `<stage> alpha=<value>` to $FAKE_LOG, so tests see what really ran.
+Its params.yaml is a valid medvie params file (flows parse it with `medvie.settings`), and its
+`register` stage registers a version (no model files) and gates it with the register stage's own
+library call, in a per-test SQLite MLflow store.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="medvie-prefect-ho
 
 STEP = textwrap.dedent("""
     import json, os, pathlib, sys, yaml
-    p = yaml.safe_load(open("params.yaml"))
+    p = {**yaml.safe_load(open("params.yaml")), **yaml.safe_load(open("fake.yaml"))}
     stage, alpha = sys.argv[1], p["reward"]["alpha"]
     with open(os.environ["FAKE_LOG"], "a") as fh:
         fh.write(f"{stage} alpha={alpha}\\n")
@@ -34,7 +37,7 @@ STEP = textwrap.dedent("""
         sys.exit("sqlite3.OperationalError: database is locked")
     if stage == "train" and p["fail"] == "hard":
         print("loading the model ...", file=sys.stderr)
-        sys.exit("error: params.yaml 'fail' is hard; set it to none")
+        sys.exit("error: fake.yaml 'fail' is hard; set it to none")
     if stage == "prepare":
         n = len(open("source/labels.jsonl").read().splitlines())
         pathlib.Path("prepared.txt").write_text(str(n))
@@ -45,10 +48,12 @@ STEP = textwrap.dedent("""
         if parent:  # what the real training stage does with the sweep's parent run
             from mlflow import MlflowClient
             c = MlflowClient()
-            r = c.create_run(os.environ["MEDVIE_MLFLOW_EXPERIMENT_ID"], run_name=os.environ.get("MEDVIE_MLFLOW_RUN_NAME"),
+            r = c.create_run(os.environ["MEDVIE_MLFLOW_EXPERIMENT_ID"],
+                             run_name=os.environ.get("MEDVIE_MLFLOW_RUN_NAME"),
                              tags={"mlflow.parentRunId": parent})
             c.set_terminated(r.info.run_id)
-            run = {"run_id": r.info.run_id, "experiment_id": r.info.experiment_id, "tracking_uri": os.environ["MLFLOW_TRACKING_URI"]}
+            run = {"run_id": r.info.run_id, "experiment_id": r.info.experiment_id,
+                   "tracking_uri": os.environ["MLFLOW_TRACKING_URI"]}
         json.dump(run, open("models/grpo/mlflow_run.json", "w"))
     elif stage == "evaluate":
         os.makedirs("metrics", exist_ok=True)
@@ -56,7 +61,19 @@ STEP = textwrap.dedent("""
         json.dump({"grpo": {"f1": f1, "precision": 0.5}, "base": {"f1": 0.1, "precision": 0.2}},
                   open("metrics/eval.json", "w"))
     elif stage == "register":
-        pathlib.Path("registered.json").write_text(json.dumps({"alpha": alpha}))
+        from medvie.registry.pipeline import gate_and_report
+        from medvie.registry.promotion import CHALLENGER, promote, registry_client
+        from medvie.settings import load_params
+        cfg = load_params("params.yaml").register_
+        client = registry_client()
+        if not client.search_registered_models(f"name = '{cfg.name}'"):
+            client.create_registered_model(cfg.name)
+        f1 = json.load(open("metrics/eval.json"))["grpo"]["f1"]
+        v = client.create_model_version(cfg.name, source=pathlib.Path("models/grpo").resolve().as_uri(),
+                                        tags={"metrics.f1": repr(f1), "test_set_hash": "fake"})
+        promote(cfg.name, CHALLENGER, v.version, "new version", client=client)
+        reg = {"version": str(v.version), "model_uri": f"models:/{cfg.name}/{v.version}", "run_id": None}
+        gate_and_report(cfg, pathlib.Path("."), reg, test_set_hash="fake")
 """)
 
 
@@ -74,18 +91,19 @@ def dvc_yaml(python: str) -> dict:
             "register": {
                 "cmd": f"{cmd} register",
                 "deps": ["metrics/eval.json"],
-                "outs": ["registered.json"],
+                "params": ["register"],
+                "outs": [{"reports/registry.json": {"cache": False}}],
             },
             "prepare": {
                 "cmd": f"{cmd} prepare",
                 "deps": ["source", "step.py"],
-                "params": ["fail"],
+                "params": [{"fake.yaml": ["fail"]}],
                 "outs": ["prepared.txt"],
             },
             "train": {
                 "cmd": f"{cmd} train",
                 "deps": ["prepared.txt", "step.py"],
-                "params": ["fail", "reward.alpha"],
+                "params": ["reward.alpha", {"fake.yaml": ["fail"]}],
                 "outs": ["models/grpo"],
             },
         }
@@ -118,10 +136,8 @@ class FakeProject:
         """The stage commands that really ran, in order."""
         return [ln.split()[0] for ln in self.lines()]
 
-    def set_params(self, **updates) -> None:
-        params = yaml.safe_load((self.root / "params.yaml").read_text())
-        params.update(updates)
-        (self.root / "params.yaml").write_text(yaml.safe_dump(params))
+    def set_fail(self, mode: str) -> None:
+        (self.root / "fake.yaml").write_text(yaml.safe_dump({"fail": mode}))
 
 
 @pytest.fixture(scope="session")
@@ -131,14 +147,15 @@ def fake_template(tmp_path_factory) -> Path:
     (root / "source" / "labels.jsonl").write_text('{"id": "r1"}\n')
     (root / "step.py").write_text(STEP)
     (root / "params.yaml").write_text(
-        yaml.safe_dump({"reward": {"alpha": 0.5}, "fail": "none", "register": {"name": "fake-model"}})
+        yaml.safe_dump({"reward": {"alpha": 0.5}, "register": {"name": "fake-model"}})
     )
+    (root / "fake.yaml").write_text(yaml.safe_dump({"fail": "none"}))
     (root / "dvc.yaml").write_text(yaml.safe_dump(dvc_yaml(sys.executable), sort_keys=False))
     sh(root, "git", "init", "-q")
     sh(root, sys.executable, "-m", "dvc", "init", "-q")
     sh(root, sys.executable, "-m", "dvc", "config", "core.analytics", "false")
     # metrics stay in git (cache: false): `dvc exp show` reads them from each experiment's commit
-    (root / ".gitignore").write_text("/prepared.txt\n/models\n/registered.json\n/mlruns\n")
+    (root / ".gitignore").write_text("/prepared.txt\n/models\n/mlruns\n")
     sh(root, "git", "add", "-A")
     sh(root, "git", "commit", "-qm", "fake project")
     return root
@@ -155,13 +172,26 @@ def fake(fake_template, tmp_path, monkeypatch) -> FakeProject:
 
 
 @pytest.fixture(scope="session")
-def mlflow_store(tmp_path_factory):
-    """One temporary MLflow tracking + registry store for all flow tests (creating one is slow)."""
-    uri = f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MLFLOW_TRACKING_URI", uri)
-        mp.setenv("MLFLOW_REGISTRY_URI", uri)
-        yield uri
+def mlflow_template(tmp_path_factory) -> Path:
+    """An empty MLflow database, made once (creating its tables takes seconds)."""
+    from medvie.registry.promotion import registry_client
+
+    path = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
+    registry_client(f"sqlite:///{path}").search_experiments()
+    return path
+
+
+@pytest.fixture
+def mlflow_store(mlflow_template, tmp_path, monkeypatch) -> str:
+    """A fresh MLflow tracking + registry store per test: a copy of the empty database in tmp_path (artifacts
+    beside it), named by the MLflow variables every flow, stage and client reads."""
+    store = tmp_path / "mlflow"
+    store.mkdir()
+    shutil.copy(mlflow_template, store / "mlflow.db")
+    uri = f"sqlite:///{store / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", uri)
+    return uri
 
 
 @pytest.fixture(scope="session")
@@ -170,31 +200,3 @@ def prefect_api():
 
     with prefect_test_harness(server_startup_timeout=60):
         yield
-
-
-@pytest.fixture
-def fake_registry(monkeypatch, mlflow_store):
-    """medvie.registry's contract, faked: calls recorded, aliases really moved in MLflow."""
-    from mlflow import MlflowClient
-
-    import medvie.registry as registry
-
-    calls: list[tuple] = []
-
-    def promote(name, alias, version, reason, *, client=None):
-        calls.append(("promote", name, alias, version, reason))
-        MlflowClient().set_registered_model_alias(name, alias, version)
-        return {"name": name, "alias": alias, "version": version}
-
-    def gate_and_promote(name, *, metric="f1", min_gain=0.0, force=False, reason=""):
-        calls.append(("gate", name, metric, min_gain, reason))
-        return {"promoted": False, "reason": "fake gate"}
-
-    def rollback(name, reason):
-        calls.append(("rollback", name, reason))
-        MlflowClient().set_registered_model_alias(name, "champion", "1")
-        return {"name": name, "version": "1"}
-
-    for fn in (promote, gate_and_promote, rollback):
-        monkeypatch.setattr(registry, fn.__name__, fn, raising=False)
-    return calls

@@ -1,13 +1,18 @@
-"""The pipeline flow on a fake DVC project: DAG order, DVC caching, failures, retries, artifacts."""
+"""The pipeline flow on a fake DVC project: DAG order, DVC caching, failures, retries, artifacts, and the
+register stage's gate reported (not repeated) by the flow."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from mlflow import MlflowClient
 from prefect.client.orchestration import get_client
 
 from flows.deploy import retrain
 from flows.pipeline import pipeline, select_stages
 from medvie.errors import MedvieError
+from medvie.registry.promotion import AUDIT_EXPERIMENT
 
 pytestmark = pytest.mark.usefixtures("prefect_api", "mlflow_store")
 
@@ -31,7 +36,13 @@ def artifacts_of(flow_run_id) -> dict[str, str]:
     return {a["key"]: a["data"] for a in response.json()}
 
 
-def test_runs_stages_in_dag_order_then_gates_and_dvc_skips_what_is_cached(fake, fake_registry):
+def audit_runs(name: str) -> list:
+    client = MlflowClient()
+    exp = client.get_experiment_by_name(AUDIT_EXPERIMENT)
+    return client.search_runs([exp.experiment_id], filter_string=f"tags.`medvie.registry.model` = '{name}'")
+
+
+def test_runs_stages_in_dag_order_reports_the_register_gate_and_dvc_skips_what_is_cached(fake):
     root = str(fake.root)
     state = pipeline(root=root, retry_delay_seconds=0, return_state=True)
     assert state.is_completed(), state.message
@@ -40,13 +51,30 @@ def test_runs_stages_in_dag_order_then_gates_and_dvc_skips_what_is_cached(fake, 
     assert fake.calls() == result["stages"]
     assert result["metrics"]["metrics/eval.json"]["grpo"]["f1"] == pytest.approx(0.96)
     assert result["mlflow_run"]["run_id"] == "fake-run"
-    assert [c[0] for c in fake_registry] == ["gate"] and fake_registry[0][1] == "fake-model"
-    assert result["promotion"]["changed"] is False
+
+    # the register stage gated its new version (no champion yet); the flow reported that, and gated nothing
+    promotion = result["promotion"]
+    assert (promotion["action"], promotion["name"], promotion["reason"]) == (
+        "gate",
+        "fake-model",
+        "register stage",
+    )
+    assert (promotion["from_version"], promotion["to_version"], promotion["changed"]) == (None, "1", True)
+    assert promotion["result"]["why"] == "no champion yet"
+    assert [r.info.run_id for r in audit_runs("fake-model")] == [promotion["mlflow_run_id"]]
+    report = json.loads((fake.root / "reports" / "registry.json").read_text())
+    assert report["aliases"] == {"champion": "1", "challenger": "1"}
+    assert report["promotion"]["mlflow_run_id"] == promotion["mlflow_run_id"]
+
     keys = ["medvie-metrics", "medvie-mlflow-run", "medvie-mlflow-run-info", "medvie-registry"]
     made = artifacts_of(state.state_details.flow_run_id)
     assert set(keys) <= set(made)
     assert "| grpo | 0.96 | 0.5 |" in made["medvie-metrics"]
     assert "/runs/fake-run)" in made["medvie-mlflow-run"]
+    assert "register stage" in made["medvie-registry"]
+
+    # without promotion the register stage is not run at all
+    assert "register" not in pipeline(root=root, retry_delay_seconds=0, promote=False)["stages"]
 
     # nothing changed: the nightly retrain is a no-op
     assert retrain(root=root) == {"ran": False, "changed": {}}
@@ -59,19 +87,21 @@ def test_runs_stages_in_dag_order_then_gates_and_dvc_skips_what_is_cached(fake, 
     assert again["ran"] is True and "prepare" in again["changed"]
     assert (fake.root / "prepared.txt").read_text() == "2"
     assert fake.calls()[4:] == ["prepare", "train"]  # evaluate, register: inputs unchanged, skipped
+    assert again["result"]["promotion"] is None  # the register stage did not run: no new decision
+    assert len(audit_runs("fake-model")) == 1
 
 
 def test_failing_stage_fails_the_flow_with_its_own_line_and_is_not_retried(fake):
-    fake.set_params(fail="hard")
+    fake.set_fail("hard")
     state = pipeline(root=str(fake.root), retries=2, retry_delay_seconds=0, promote=False, return_state=True)
     assert state.is_failed()
-    assert "stage 'train' failed: error: params.yaml 'fail' is hard; set it to none" in state.message
+    assert "stage 'train' failed: error: fake.yaml 'fail' is hard; set it to none" in state.message
     assert "ERROR:" not in state.message
     assert fake.calls() == ["prepare", "train"]  # no retry, nothing after the failure
 
 
 def test_transient_failure_is_retried(fake):
-    fake.set_params(fail="flaky")
+    fake.set_fail("flaky")
     state = pipeline(
         root=str(fake.root), until="prepare", retries=1, retry_delay_seconds=0, return_state=True
     )
