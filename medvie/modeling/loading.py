@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import shutil
+import tempfile
 from pathlib import Path
+from typing import Any
 
 from medvie.errors import ConfigError, MedvieError
-from medvie.io import read_json
+from medvie.io import read_json, write_json
 from medvie.modeling.processor import MedvieQwen2_5_VLProcessor, register_processor, set_pixel_budget
 
 POINTER = "medvie_model.json"
 _DTYPES = {"float32": "float32", "bfloat16": "bfloat16", "float16": "float16"}
+# image processor class names written by older transformers (released Qwen2.5-VL snapshots, fine-tunes
+# saved with transformers 4.49-4.5x) that the pinned transformers no longer resolves
+LEGACY_IMAGE_PROCESSORS = {
+    "Qwen2_5_VLImageProcessor": "Qwen2VLImageProcessor",
+    "Qwen2_5_VLImageProcessorFast": "Qwen2VLImageProcessorFast",
+}
+_PROCESSOR_CONFIGS = ("preprocessor_config.json", "processor_config.json")
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf", ".index.json")
 
 
 def _looks_like_hub_id(name: str) -> bool:
@@ -38,9 +51,9 @@ def resolve_base(name_or_path: str, relative_to: Path | None = None) -> str:
         return snapshot_download(name_or_path, local_files_only=True)
     except (LocalEntryNotFoundError, FileNotFoundError, OSError, ValueError):
         raise ConfigError(
-            f"model '{name_or_path}' is not in the local Hugging Face cache and downloads are off; pre-download it "
-            f"on a connected machine with `hf download {name_or_path}` (same HF_HOME), or set model.name_or_path "
-            "to a local checkpoint dir"
+            f"model '{name_or_path}' is not in the local Hugging Face cache and downloads are off; "
+            f"pre-download it on a connected machine with `hf download {name_or_path}` (same HF_HOME), "
+            "or set model.name_or_path to a local checkpoint dir"
         ) from None
 
 
@@ -63,18 +76,53 @@ def _torch_dtype(dtype: str, device: str):
     return getattr(torch, _DTYPES[dtype])
 
 
+def _renamed_legacy_types(config: dict) -> bool:
+    """Rename legacy image processor types in a (pre)processor config, in place; True if any was."""
+    changed = False
+    for section in (config, config.get("image_processor")):
+        if isinstance(section, dict) and section.get("image_processor_type") in LEGACY_IMAGE_PROCESSORS:
+            section["image_processor_type"] = LEGACY_IMAGE_PROCESSORS[section["image_processor_type"]]
+            changed = True
+    return changed
+
+
+def _processor_source(path: str, stack: contextlib.ExitStack) -> str:
+    """`path`, or a scratch copy of its processor files (no weights), legacy image processor types renamed."""
+    folder = Path(path)
+    fixed = {}
+    for name in _PROCESSOR_CONFIGS:
+        if (folder / name).is_file():
+            try:
+                config = json.loads((folder / name).read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if isinstance(config, dict) and _renamed_legacy_types(config):
+                fixed[name] = config
+    if not fixed:
+        return path
+    tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="medvie-processor-")))
+    for item in folder.iterdir():
+        if item.is_file() and not item.name.endswith(_WEIGHT_SUFFIXES) and item.name not in fixed:
+            shutil.copy2(item, tmp / item.name)
+    for name, config in fixed.items():
+        write_json(tmp / name, config)
+    return str(tmp)
+
+
 def load_processor(path: str):
     """AutoProcessor, or medvie's torchvision-free processor when the stock one cannot be built here."""
     from transformers import AutoProcessor
 
     register_processor()
-    try:
-        proc = AutoProcessor.from_pretrained(path)
-    except (ImportError, ValueError, OSError):
-        proc = None
-    if proc is None or not hasattr(proc, "image_processor"):
-        # e.g. a released Qwen2.5-VL names Qwen2_5_VLProcessor, which wants torchvision for its video part
-        proc = MedvieQwen2_5_VLProcessor.from_pretrained(path)
+    with contextlib.ExitStack() as stack:
+        src = _processor_source(path, stack)
+        try:
+            proc = AutoProcessor.from_pretrained(src)
+        except (ImportError, ValueError, OSError):
+            proc = None
+        if proc is None or not hasattr(proc, "image_processor"):
+            # e.g. a released Qwen2.5-VL names Qwen2_5_VLProcessor, which wants torchvision for its video part
+            proc = MedvieQwen2_5_VLProcessor.from_pretrained(src)
     return proc
 
 
@@ -88,7 +136,7 @@ def load(
     max_pixels: int | None = None,
     merge_adapter: bool = True,
 ):
-    """(model, processor) for a checkpoint dir, a `medvie_model.json` dir (base + optional PEFT adapter) or a hub id.
+    """(model, processor) for a checkpoint dir, a `medvie_model.json` dir (base + adapter) or a hub id.
 
     The model is in eval mode on `device`; an adapter is merged into its base unless `merge_adapter=False`.
     """
@@ -118,7 +166,8 @@ def load(
     if attn_implementation:
         kwargs["attn_implementation"] = attn_implementation
     try:
-        model = AutoModelForImageTextToText.from_pretrained(base, **kwargs)
+        # Any: a PeftModel (merged or not) takes its place below
+        model: Any = AutoModelForImageTextToText.from_pretrained(base, **kwargs)
     except ValueError as exc:
         raise MedvieError(
             f"model '{base}': cannot be loaded as an image-text-to-text model ({str(exc).splitlines()[0]})"
@@ -169,7 +218,7 @@ def generate(
         imgs = [im.convert("RGB") for im in chunk_images if im is not None]
         if imgs and len(imgs) != len(chunk_images):
             # one processor call cannot mix image and text-only samples
-            for p, im in zip(chunk_prompts, chunk_images):
+            for p, im in zip(chunk_prompts, chunk_images, strict=True):
                 out += generate(
                     model,
                     processor,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import resource
 import shutil
@@ -18,6 +19,7 @@ from typing import Any
 
 from medvie.errors import ConfigError, DataError
 from medvie.io import atomic_dir, read_json, write_json
+from medvie.paths import PARAMS, STAGES
 from medvie.training.grpo import build_grpo_config, lora_config, validate
 from medvie.training.pointers import resolve_base, write_pointer
 from medvie.training.tracking import (
@@ -29,6 +31,8 @@ from medvie.training.tracking import (
     sha256_file,
     write_curves,
 )
+
+log = logging.getLogger(__name__)
 
 # changing these continues a run instead of starting over
 RESUMABLE_KEYS = {
@@ -72,24 +76,52 @@ def _last_checkpoint(ckpt_dir: Path) -> str | None:
     return get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
 
 
+def _checkpoint_done(checkpoint: str) -> bool:
+    """Whether a checkpoint holds all the steps its run was asked for (for run states without `finished`)."""
+    path = Path(checkpoint) / "trainer_state.json"
+    try:
+        state = read_json(path) if path.exists() else {}
+    except (OSError, ValueError):
+        return False
+    steps, target = state.get("global_step"), state.get("max_steps")
+    return isinstance(steps, int) and isinstance(target, int) and 0 < target <= steps
+
+
 def _prepare_work_dir(work_dir: Path, fp: str, resume: str) -> tuple[str | None, str | None]:
-    """(checkpoint to resume from, MLflow run id to continue); stale checkpoints are removed."""
+    """(checkpoint to resume from, MLflow run id to continue); stale checkpoints are removed.
+
+    Only an unfinished run is resumed: once a training completed (the run state says `finished`), a re-run
+    (e.g. `dvc repro -f train`) starts over in a new MLflow run instead of adding steps to the published one.
+    """
     ckpt_dir = work_dir / "checkpoints"
     state_path = work_dir / STATE_FILE
     state = read_json(state_path) if state_path.exists() else {}
     last = _last_checkpoint(ckpt_dir)
-    if resume == "auto" and last and state.get("fingerprint") == fp:
+    finished = state.get("finished")
+    if finished is None and last:
+        finished = _checkpoint_done(last)
+    if resume == "auto" and last and state.get("fingerprint") == fp and not finished:
         return last, state.get("mlflow_run_id")
     if ckpt_dir.exists():
         if last:
-            why = (
-                "train.resume is never"
-                if resume == "never"
-                else "the configuration, data or base model changed"
-            )
-            print(f"train: not resuming from {last} ({why}); starting over")
+            if resume == "never":
+                why = "train.resume is never"
+            elif state.get("fingerprint") != fp:
+                why = "the configuration, data or base model changed"
+            else:
+                why = f"its training finished in MLflow run {state.get('mlflow_run_id')}; a new run begins"
+            log.info("train: not resuming from %s (%s); starting over", last, why)
         shutil.rmtree(ckpt_dir)
     return None, None
+
+
+def _write_state(
+    work_dir: Path, fp: str, run_id: str, *, finished: bool, global_step: int | None = None
+) -> None:
+    state: dict[str, Any] = {"fingerprint": fp, "mlflow_run_id": run_id, "finished": finished}
+    if global_step is not None:
+        state["global_step"] = global_step
+    write_json(work_dir / STATE_FILE, state)
 
 
 def _load_dataset(queries_dir: Path, split: str):
@@ -123,15 +155,19 @@ def train_grpo(
     artifact_uri: str | None = None,
     params_file: Path | None = None,
 ) -> dict[str, Any]:
-    """Run GRPO; write `out_dir` (adapter, pointer, trainer_state.json, mlflow_run.json) and curves."""
+    """The `train` stage: GRPO from `model_dir` on `queries_dir`; write `out_dir` (adapter, pointer,
+    trainer_state.json, mlflow_run.json) and the curves in `plots_dir`. Paths not given are the
+    train stage's (`medvie.paths`) under `root`, the project whose MLflow store is used."""
     from medvie.env import mlflow_uris
 
     root = Path(root)
     cfg = params.train
-    queries_dir = Path(queries_dir or root / "data" / "queries")
-    model_dir = Path(model_dir or root / "models" / "warmstart")
-    out_dir = Path(out_dir or root / "models" / "grpo")
-    plots_dir = Path(plots_dir or root / "plots" / "train")
+    where = STAGES["train"].resolve(
+        root, params, queries_dir=queries_dir, model_dir=model_dir, out_dir=out_dir, plots_dir=plots_dir
+    )
+    queries_dir, model_dir, out_dir, plots_dir = (
+        where[k] for k in ("queries_dir", "model_dir", "out_dir", "plots_dir")
+    )
     work_dir = Path(work_dir or root / cfg.work_dir)
     default_tracking, default_artifacts = mlflow_uris(root)
     tracking_uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking
@@ -157,7 +193,7 @@ def train_grpo(
 
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
     run_id, exp_id = open_run(client, run_id, artifact_uri, run_name=f"grpo-{fp[:8]}")
-    write_json(work_dir / STATE_FILE, {"fingerprint": fp, "mlflow_run_id": run_id})
+    _write_state(work_dir, fp, run_id, finished=False)
     status = "FAILED"
     try:
         prov_params, tags = provenance(root, queries_dir)
@@ -179,8 +215,10 @@ def train_grpo(
         )
         run_info = {"run_id": run_id, "experiment_id": exp_id, "tracking_uri": tracking_uri}
         write_json(out_dir / "mlflow_run.json", run_info)
-        _log_artifacts(client, run_id, out_dir, plots_dir, params_file or root / "params.yaml", summary)
+        _log_artifacts(client, run_id, out_dir, plots_dir, params_file or root / PARAMS, summary)
+        _write_state(work_dir, fp, run_id, finished=True, global_step=summary["global_step"])
         status = "FINISHED"
+        log.info("train: %d steps, MLflow run %s", summary["global_step"], run_id)
         return {**summary, **run_info}
     except KeyboardInterrupt:
         status = "KILLED"
@@ -226,17 +264,18 @@ def _fit(
     start_step = 0
     if resume_from:
         start_step = read_json(Path(resume_from) / "trainer_state.json").get("global_step", 0)
-        print(f"train: resuming from {resume_from} (step {start_step})")
+        log.info("train: resuming from %s (step %d)", resume_from, start_step)
     trainer.train(resume_from_checkpoint=resume_from)
 
     lora = params.train.lora.enabled
+    trained: Any = trainer.model
     with atomic_dir(out_dir) as tmp:
         if lora:
-            trainer.model.save_pretrained(str(tmp / "adapter"))
+            trained.save_pretrained(str(tmp / "adapter"))
             processor.save_pretrained(str(tmp))
             write_pointer(tmp, resolve_base(model_dir), "adapter", final_dir=out_dir)
         else:
-            trainer.model.save_pretrained(str(tmp))
+            trained.save_pretrained(str(tmp))
             processor.save_pretrained(str(tmp))
         trainer.state.save_to_json(str(tmp / "trainer_state.json"))
     curves = write_curves(trainer.state.log_history, plots_dir)
