@@ -1,4 +1,4 @@
-# Two entry points: `make run` (set up + run the whole pipeline) and `make test`.
+# Two entry points: `make run` (set up + run the whole pipeline) and `make test`; `make lint` checks the style.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -11,11 +11,12 @@ export OMP_NUM_THREADS ?= 1
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PYTHONUNBUFFERED := 1
 
-.PHONY: run test install system-deps serve pipeline sweep clean help
+.PHONY: run test lint install system-deps serve pipeline sweep clean help
 
 help:
 	@echo "make run   - set up (first time) and run the whole pipeline on the embedded default"
 	@echo "make test  - set up (first time) and run the test suite"
+	@echo "make lint  - set up (first time) and check style (ruff) and the library's annotations (mypy)"
 	@echo "make pipeline - the same pipeline as a Prefect flow (artifacts, retries, gated promotion)"
 	@echo "make sweep - reward-configuration sweep (configs/sweeps/reward.yaml) as DVC experiments"
 	@echo "make serve - start a local Prefect server and serve the scheduled deployments"
@@ -26,6 +27,11 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy medvie
 
 install: system-deps $(STAMP)
 

@@ -40,7 +40,8 @@ def main() -> None:
         )
         dt = time.perf_counter() - t0
         print(
-            f"{label:16s} {args.n / dt:7.2f} images/s  ({dt:.2f} s for {args.n}, max_new_tokens={args.max_new_tokens})"
+            f"{label:16s} {args.n / dt:7.2f} images/s  "
+            f"({dt:.2f} s for {args.n}, max_new_tokens={args.max_new_tokens})"
         )
 
 

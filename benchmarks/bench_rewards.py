@@ -72,7 +72,7 @@ def main() -> None:
         match = funcs[1]
         batch = 8  # TRL calls a reward function per batch of rollouts
 
-        def run(start: int) -> None:
+        def run(start: int, match=match, batch: int = batch) -> None:
             match(completions[start : start + batch], truth=truth_col[start : start + batch])
 
         _rate(run, range(0, len(completions), batch), trials=1, min_seconds=0.2)  # warm caches and imports

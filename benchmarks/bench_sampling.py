@@ -78,10 +78,12 @@ def main() -> None:
     print(f"report (both)           {t5 - t4:7.2f} s")
     print(f"total (assembly + stratified k-center + random + report) {t1 - t0 + t2 - t1 + t5 - t3:.2f} s")
     print(
-        f"min pairwise distance   diverse {div['min_pairwise_distance']:.3f}  random {rnd['min_pairwise_distance']:.3f}"
+        f"min pairwise distance   diverse {div['min_pairwise_distance']:.3f}  "
+        f"random {rnd['min_pairwise_distance']:.3f}"
     )
     print(
-        f"coverage radius (max)   diverse {div['coverage_radius_max']:.3f}  random {rnd['coverage_radius_max']:.3f}"
+        f"coverage radius (max)   diverse {div['coverage_radius_max']:.3f}  "
+        f"random {rnd['coverage_radius_max']:.3f}"
     )
 
 

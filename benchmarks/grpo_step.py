@@ -1,4 +1,4 @@
-"""GRPO step time and peak memory on CPU: the tiny model with params.yaml's tiny recipe (TINY_GRPO).
+"""GRPO step time and peak memory on CPU: the tiny model with params.yaml's train.grpo recipe.
 
 python benchmarks/grpo_step.py [--steps 3] — prints mean step time (s) and peak RSS (MiB).
 Uses a random tiny model of the project's default size and synthetic 448x300 pages, so the numbers
@@ -25,8 +25,7 @@ def main() -> None:
     from PIL import Image, ImageDraw
 
     from medvie.modeling.tiny import build_tiny, save_tiny
-    from medvie.settings import parse_params
-    from medvie.training.config import TINY_GRPO
+    from medvie.settings import load_params, parse_params
     from medvie.training.train import train_grpo
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -63,11 +62,12 @@ def main() -> None:
                 )
             )
         (qdir / "train.jsonl").write_text("\n".join(lines) + "\n")
-        params = parse_params({"train": {"grpo": {**TINY_GRPO, "max_steps": a.steps, "save_steps": a.steps}}})
+        recipe = dict(load_params(Path(__file__).resolve().parents[1] / "params.yaml").train.grpo)
+        params = parse_params({"train": {"grpo": {**recipe, "max_steps": a.steps, "save_steps": a.steps}}})
         s = train_grpo(params, root, tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
     print(
-        f"grpo tiny CPU: steps={s['global_step']} num_generations={TINY_GRPO['num_generations']} "
-        f"max_completion_length={TINY_GRPO['max_completion_length']} step_time_mean_s={s['step_time_mean_s']} "
+        f"grpo tiny CPU: steps={s['global_step']} num_generations={recipe['num_generations']} "
+        f"max_completion_length={recipe['max_completion_length']} step_time_mean_s={s['step_time_mean_s']} "
         f"peak_rss_mib={s['peak_rss_mib']}"
     )
 

@@ -7,6 +7,7 @@ module only composes them and turns validation failures into one line that names
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +46,23 @@ class Params(Section):
     register_: RegisterConfig = Field(RegisterConfig(), alias="register")
 
 
-def _describe(err: dict[str, Any]) -> str:
+# The sections that decide what a trained model is, by their params.yaml names: a training run logs
+# them to MLflow, and a registered version carries them (with `evaluate`, how it was measured).
+PARAM_SECTIONS = ("reward", "sampling", "queries", "text", "model", "warmstart", "train")
+
+
+def dump_sections(params: Params, sections: Iterable[str] = PARAM_SECTIONS) -> dict[str, dict[str, Any]]:
+    """{section: its values as JSON types, keys by their params.yaml names} for `sections` of `params`."""
+    fields = {(info.alias or name): name for name, info in Params.model_fields.items()}
+    return {s: getattr(params, fields[s]).model_dump(mode="json", by_alias=True) for s in sections}
+
+
+def _describe(err: Mapping[str, Any]) -> str:
     loc = ".".join(str(p) for p in err["loc"])
     if err["type"] == "extra_forbidden":
         return f"unknown key '{loc}' (remove it or check its spelling)"
-    return f"'{loc}': {err['msg']} (got {err.get('input')!r})"
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    return f"'{loc}': {msg} (got {err.get('input')!r})"
 
 
 def parse_params(raw: dict[str, Any] | None, source: str = "params.yaml") -> Params:

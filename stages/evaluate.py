@@ -1,10 +1,9 @@
-"""Stage `evaluate`: models and baselines on the test queries -> metrics/eval.json, plots/eval/, reports/eval.md."""
+"""DVC stage `evaluate`: models and baselines on the test queries -> metrics/eval.json, plots/eval/,
+reports/eval.md (+ assets, predictions, eval_meta.json)."""
 
-from __future__ import annotations
-
-import json
 from pathlib import Path
 
+from medvie.paths import STAGES
 from medvie.settings import Params
 from stages._common import run
 
@@ -12,15 +11,7 @@ from stages._common import run
 def main(params: Params, root: Path) -> None:
     from medvie.evaluation.pipeline import run_evaluate
 
-    body = run_evaluate(params.evaluate, root, reward_cfg=params.reward, schema=root / params.queries.schema_)
-    print(
-        json.dumps(
-            {
-                m: {k: v for k, v in b.items() if k in ("f1", "precision", "recall", "n")}
-                for m, b in body.items()
-            }
-        )
-    )
+    run_evaluate(params.evaluate, params.reward, **STAGES["evaluate"].resolve(root, params))
 
 
 if __name__ == "__main__":

@@ -2,14 +2,15 @@
 
 from pathlib import Path
 
+from medvie.paths import STAGES
 from medvie.settings import Params
 from stages._common import run
 
 
 def main(params: Params, root: Path) -> None:
-    from medvie.data.ingest import ingest
+    from medvie.data.pipeline import run_ingest
 
-    ingest(root / params.data.source, root / "data" / "ingested", params.data, log=print)
+    run_ingest(params.data, **STAGES["ingest"].resolve(root, params))
 
 
 if __name__ == "__main__":

@@ -2,15 +2,15 @@
 
 from pathlib import Path
 
+from medvie.paths import STAGES
 from medvie.settings import Params
 from stages._common import run
 
 
 def main(params: Params, root: Path) -> None:
-    from medvie.modeling.base import prepare_base
+    from medvie.modeling.pipeline import run_model
 
-    out = prepare_base(params.model, root, "models/base")
-    print(f"model: {params.model.name_or_path} -> {out.relative_to(root)}")
+    run_model(params.model, root=root, **STAGES["model"].resolve(root, params))
 
 
 if __name__ == "__main__":

@@ -2,17 +2,15 @@
 
 from pathlib import Path
 
-from medvie.data.synth import write_dataset
+from medvie.paths import STAGES
 from medvie.settings import Params
 from stages._common import run
 
-OUT = Path("data/synthetic")
-
 
 def main(params: Params, root: Path) -> None:
-    cfg = params.data.synthetic
-    out = write_dataset(root / OUT, cfg.n, cfg.seed, cfg.preset, cfg.languages, progress=True)
-    print(f"synth: {cfg.n} {cfg.preset} reports ({', '.join(cfg.languages)}) -> {out.relative_to(root)}")
+    from medvie.data.pipeline import run_synth
+
+    run_synth(params.data.synthetic, **STAGES["synth"].resolve(root, params))
 
 
 if __name__ == "__main__":

@@ -2,15 +2,16 @@
 
 from pathlib import Path
 
+from medvie.paths import STAGES
+from medvie.settings import Params
 from stages._common import run
 
 
-def stage(params, root: Path) -> None:
+def main(params: Params, root: Path) -> None:
     from medvie.training.train import train_grpo
 
-    summary = train_grpo(params, root)
-    print(f"train: {summary['global_step']} steps, MLflow run {summary['run_id']}")
+    train_grpo(params, root, **STAGES["train"].resolve(root, params))
 
 
 if __name__ == "__main__":
-    run(stage)
+    run(main)

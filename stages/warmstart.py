@@ -2,23 +2,16 @@
 
 from pathlib import Path
 
+from medvie.paths import STAGES
+from medvie.settings import Params
 from stages._common import run
 
 
-def stage(params, root: Path) -> None:
+def main(params: Params, root: Path) -> None:
     from medvie.training.warmstart import run_warmstart
 
-    summary = run_warmstart(
-        params.warmstart,
-        params.model,
-        base_dir=root / "models" / "base",
-        queries_dir=root / "data" / "queries",
-        records_file=root / "data" / "ingested" / "records.jsonl",
-        out_dir=root / "models" / "warmstart",
-        work_dir=root / "build" / "warmstart",
-    )
-    print(f"warmstart: {'trained' if summary['enabled'] else 'off (pointer to models/base)'}")
+    run_warmstart(params.warmstart, params.model, **STAGES["warmstart"].resolve(root, params))
 
 
 if __name__ == "__main__":
-    run(stage)
+    run(main)

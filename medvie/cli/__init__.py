@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-
 import typer
 
 from medvie.env import apply_defaults
-from medvie.errors import MedvieError
+from medvie.log import entry_point
 
 app = typer.Typer(
     name="medvie",
@@ -24,9 +22,20 @@ def _root() -> None:
 
 
 def _register() -> None:
-    from medvie.cli import data, evaluation, modeling, queries, registry, rewards, sampling, synth, training
+    from medvie.cli import (
+        data,
+        evaluation,
+        modeling,
+        queries,
+        registry,
+        rewards,
+        sampling,
+        synth,
+        text,
+        training,
+    )
 
-    for area in (synth, data, rewards, sampling, queries, modeling, training, evaluation, registry):
+    for area in (synth, data, rewards, sampling, text, queries, modeling, training, evaluation, registry):
         area.register(app)
 
 
@@ -42,9 +51,7 @@ def where() -> None:
 
 
 def main() -> None:
+    """The `medvie` command: messages on stderr, a MedvieError as one line and exit code 2."""
     apply_defaults()
-    try:
+    with entry_point():
         app()
-    except MedvieError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None

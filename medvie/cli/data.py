@@ -6,56 +6,45 @@ from pathlib import Path
 
 import typer
 
-
-def _params(path: Path | None):
-    """params.yaml given, else the project's one when present, else defaults."""
-    from medvie.env import project_root
-    from medvie.settings import Params, load_params
-
-    if path is not None:
-        return load_params(path)
-    default = project_root() / "params.yaml"
-    return load_params(default) if default.exists() else Params()
+from medvie import paths
+from medvie.cli.common import PARAMS_HELP
 
 
 def ingest(
     source: Path | None = typer.Option(
         None, "--source", help="folder with labels.jsonl + images (default: params data.source)"
     ),
-    out: Path = typer.Option(Path("data/ingested"), "--out", help="output folder, replaced whole on success"),
-    params: Path | None = typer.Option(None, "--params", help="params.yaml to read the data section from"),
+    out: Path = typer.Option(Path(paths.INGESTED), "--out", help="output folder, replaced whole on success"),
+    params: Path | None = typer.Option(None, "--params", help=PARAMS_HELP),
 ) -> None:
     """Decode, normalise, de-duplicate and split a labelled image folder; bad records go to rejected.jsonl."""
-    from medvie.data.ingest import ingest as run_ingest
-    from medvie.env import project_root
+    from medvie.cli.common import load_params
+    from medvie.data.pipeline import run_ingest
 
-    cfg = _params(params).data
-    run_ingest(source or project_root() / cfg.source, out, cfg, log=typer.echo)
+    p, root = load_params(params)
+    run_ingest(p.data, **paths.STAGES["ingest"].resolve(root, p, source=source, out=out))
 
 
 def validate(
-    records: Path = typer.Option(Path("data/ingested"), "--records", help="ingested data set folder"),
-    reports: Path = typer.Option(Path("reports"), "--reports", help="where validation.json/.md are written"),
-    params: Path | None = typer.Option(None, "--params", help="params.yaml to read validate/data from"),
+    records: Path = typer.Option(Path(paths.INGESTED), "--records", help="ingested data set folder"),
+    reports: Path = typer.Option(
+        Path(paths.REPORTS), "--reports", help="where validation.json/.md are written"
+    ),
+    params: Path | None = typer.Option(None, "--params", help=PARAMS_HELP),
 ) -> None:
     """Run the data-validation suite; exits non-zero when a critical expectation fails."""
-    from medvie.data.validation import run_validation
-    from medvie.env import project_root
+    from medvie.cli.common import load_params
+    from medvie.data.pipeline import run_validate
 
-    p = _params(params)
-    report = run_validation(
-        records,
-        reports,
-        p.validate_,
-        p.data.split,
-        near_duplicate_distance=p.data.near_duplicate_distance,
-        near_duplicate_confirm_distance=p.data.near_duplicate_confirm_distance,
-        schema_path=project_root() / p.validate_.schema_path,
+    p, root = load_params(params)
+    where = paths.STAGES["validate"].resolve(
+        root,
+        p,
+        records=records,
+        report_json=reports / Path(paths.VALIDATION_JSON).name,
+        report_md=reports / Path(paths.VALIDATION_MD).name,
     )
-    typer.echo(
-        f"validation passed: {report['n_passed']}/{report['n_expectations']} expectations "
-        f"({report['n_failed_warning']} warnings); see {reports / 'validation.md'}"
-    )
+    run_validate(p.validate_, p.data, **where)
 
 
 def register(app: typer.Typer) -> None:

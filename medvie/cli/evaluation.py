@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
+
+from medvie.paths import SCHEMA, STAGES
 
 
 def evaluate(
@@ -14,26 +17,18 @@ def evaluate(
     no_mlflow: bool = typer.Option(False, "--no-mlflow", help="do not log to MLflow"),
 ) -> None:
     """Evaluate models + baselines on the test queries (what the `evaluate` stage runs)."""
-    from medvie.env import project_root
+    from medvie.cli.common import load_params
     from medvie.evaluation.pipeline import run_evaluate
-    from medvie.settings import load_params
 
-    root = project_root()
-    params = load_params(root / "params.yaml")
-    update = {}
+    params, root = load_params()
+    update: dict[str, Any] = {}
     if max_queries >= 0:
         update["max_queries"] = max_queries
     if models:
         update["models"] = [m.strip() for m in models.split(",") if m.strip()]
     cfg = params.evaluate.model_copy(update=update)
-    body = run_evaluate(
-        cfg, root, reward_cfg=params.reward, schema=root / params.queries.schema_, log_mlflow=not no_mlflow
-    )
-    for name, m in body.items():
-        typer.echo(
-            f"{name:14s} F1 {m.get('f1', 0):.4f}  P {m.get('precision', 0):.4f}  R {m.get('recall', 0):.4f}"
-            f"  n {m.get('n', 0)}"
-        )
+    where: dict[str, Any] = STAGES["evaluate"].resolve(root, params)
+    run_evaluate(cfg, params.reward, log_mlflow=not no_mlflow, **where)
 
 
 def ocr_read(
@@ -52,7 +47,7 @@ def ocr_read(
         out = answer(
             lines,
             [k.strip() for k in keys.split(",") if k.strip()],
-            names=SchemaNames("schemas/medical.json"),
+            names=SchemaNames(SCHEMA),
         )
     else:
         out = RuleReader().read(lines)

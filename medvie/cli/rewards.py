@@ -42,7 +42,8 @@ def score(
     f_beta: float | None = typer.Option(None, help="report the match reward as F-β instead of the α mix"),
     per_doc: bool = typer.Option(False, "--per-doc", help="include per-document scores"),
 ) -> None:
-    """Score predictions against ground truth; prints one JSON object (precision, recall, f1, ted_accuracy, …)."""
+    """Score predictions against ground truth; prints one JSON object
+    (precision, recall, f1, ted_accuracy, …)."""
     from pydantic import ValidationError
 
     from medvie.errors import ConfigError
@@ -85,7 +86,7 @@ def score(
     ]
     result["mean_reward"] = sum(rewards) / len(rewards) if rewards else 0.0
     if per_doc:
-        result["docs"] = [{"id": i, **d} for i, d in zip(ids, docs)]
+        result["docs"] = [{"id": i, **d} for i, d in zip(ids, docs, strict=True)]
     result["missing_predictions"] = missing_pred
     result["missing_truth"] = missing_truth
     typer.echo(json.dumps(result, ensure_ascii=False))

@@ -2,34 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
+
+from medvie.paths import STAGES
 
 PRESET_HELP = "params preset merged over params.yaml (configs/presets/<name>.yaml or a path)"
 
 
-def _params(preset: str | None):
-    from medvie.env import project_root
-    from medvie.training.presets import load_with_preset
-
-    root = project_root()
-    return load_with_preset(root / "params.yaml", preset, root), root
-
-
 def warmstart(preset: str = typer.Option(None, help=PRESET_HELP)) -> None:
     """SFT warm start (transcription + extraction) of models/base into models/warmstart."""
-    params, root = _params(preset)
+    from medvie.cli.common import load_params
     from medvie.training.warmstart import run_warmstart
 
-    summary = run_warmstart(
-        params.warmstart,
-        params.model,
-        base_dir=root / "models" / "base",
-        queries_dir=root / "data" / "queries",
-        records_file=root / "data" / "ingested" / "records.jsonl",
-        out_dir=root / "models" / "warmstart",
-        work_dir=root / "build" / "warmstart",
-    )
-    typer.echo(f"warmstart: {'trained' if summary['enabled'] else 'off (pointer to models/base)'}")
+    params, root = load_params(preset=preset)
+    run_warmstart(params.warmstart, params.model, **STAGES["warmstart"].resolve(root, params))
 
 
 def train(
@@ -37,26 +25,30 @@ def train(
     max_steps: int = typer.Option(0, help="override train.grpo.max_steps (0: keep)"),
 ) -> None:
     """GRPO (+ LoRA) from models/warmstart into models/grpo; resumes from build/train/checkpoints."""
-    params, root = _params(preset)
+    from medvie.cli.common import load_params
+    from medvie.training.train import train_grpo
+
+    params, root = load_params(preset=preset)
     if max_steps:
         train_cfg = params.train.model_copy(update={"grpo": {**params.train.grpo, "max_steps": max_steps}})
         params = params.model_copy(update={"train": train_cfg})
-    from medvie.training.train import train_grpo
-
-    summary = train_grpo(params, root)
-    typer.echo(f"train: {summary['global_step']} steps, MLflow run {summary['run_id']}")
+    where: dict[str, Any] = STAGES["train"].resolve(root, params)
+    train_grpo(params, root, **where)
 
 
 def train_check(preset: str = typer.Option(None, help=PRESET_HELP)) -> None:
     """Validate the train section and build its GRPOConfig without loading a model (no GPU needed)."""
-    params, root = _params(preset)
+    from medvie.cli.common import load_params
     from medvie.training.grpo import build_grpo_config, validate
+
+    params, root = load_params(preset=preset)
 
     validate(params.train, check_runtime=False)
     args = build_grpo_config(params.train, root / params.train.work_dir / "checkpoints", dry_run=True)
     typer.echo(
         f"ok: num_generations={args.num_generations} loss_type={args.loss_type} beta={args.beta} "
-        f"lr={args.learning_rate} ({args.lr_scheduler_type.value}) epsilon={args.epsilon}/{args.epsilon_high} "
+        f"lr={args.learning_rate} ({args.lr_scheduler_type.value}) "
+        f"epsilon={args.epsilon}/{args.epsilon_high} "
         f"generation_batch_size={args.generation_batch_size} use_vllm={args.use_vllm}"
     )
 

@@ -83,7 +83,8 @@ def _decode(path: Path, max_pixels: int) -> tuple[Image.Image, bool]:
             if im.format not in SUPPORTED_FORMATS:
                 raise ImageRejected(
                     "unsupported_format",
-                    f"unsupported image format {im.format} (use one of {', '.join(sorted(SUPPORTED_FORMATS))})",
+                    f"unsupported image format {im.format} "
+                    f"(use one of {', '.join(sorted(SUPPORTED_FORMATS))})",
                 )
             w, h = im.size
             if w * h > max_pixels:

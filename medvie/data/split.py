@@ -99,7 +99,7 @@ def assign_splits(
     """(split per record, duplicate-group label per record). A group takes the split of its smallest id."""
     groups = duplicate_groups(sha256s, phashes, max_distance, fine_phashes, fine_distance)
     smallest: dict[int, str] = {}
-    for rid, g in zip(ids, groups.tolist()):
+    for rid, g in zip(ids, groups.tolist(), strict=True):
         if g not in smallest or rid < smallest[g]:
             smallest[g] = rid
     group_split = {g: split_for_id(rid, cfg) for g, rid in smallest.items()}

@@ -1,4 +1,5 @@
-"""The evaluate stage: every configured model and baseline on the test queries, then every output."""
+"""The `evaluate` stage as a library call: every configured model and baseline on the test queries,
+then every output."""
 
 from __future__ import annotations
 
@@ -12,51 +13,68 @@ from medvie.evaluation.evaluate import evaluate, load_eval_queries, metrics_file
 from medvie.evaluation.predictors import Predictor, model_predictor, ocr_predictor
 from medvie.evaluation.report import write_plots, write_predictions, write_report
 from medvie.io import write_json
+from medvie.log import shown
 
 log = logging.getLogger(__name__)
 
 
 def build_predictors(
-    cfg: EvaluateConfig, root: Path, schema: str | Path | None = None
+    cfg: EvaluateConfig,
+    *,
+    models: Path,
+    records: Path,
+    text: Path | None,
+    schema: str | Path | None = None,
 ) -> dict[str, Predictor]:
-    """Predictors for `cfg.models` that exist under models/ (a missing one is skipped) and `cfg.baselines`."""
+    """Predictors for `cfg.models` found in `models/<name>` (a missing one is skipped) and `cfg.baselines`."""
     predictors: dict[str, Predictor] = {}
     for name in cfg.models:
-        model_dir = root / "models" / name
+        model_dir = Path(models) / name
         if not model_dir.is_dir():
-            log.warning("evaluate: models/%s not found, skipped", name)
+            log.warning("evaluate: %s not found, skipped", shown(model_dir))
             continue
         predictors[name] = model_predictor(
             model_dir, device=cfg.device, max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size
         )
     if "ocr_baseline" in cfg.baselines:
-        text_dir = root / cfg.text_dir
         predictors["ocr_baseline"] = ocr_predictor(
-            root / cfg.records, text_dir if text_dir.is_dir() else None, schema=schema
+            records, text if text is not None and Path(text).is_dir() else None, schema=schema
         )
     return predictors
 
 
 def run_evaluate(
     cfg: EvaluateConfig,
-    root: Path,
+    reward_cfg: Any,
     *,
-    reward_cfg: Any = None,
+    queries: Path,
+    records: Path,
+    text: Path | None,
+    schema: Path | None,
+    models: Path,
+    mlflow_run: Path,
+    metrics: Path,
+    plots: Path,
+    report: Path,
+    predictions: Path,
+    meta: Path,
     predictors: Mapping[str, Predictor] | None = None,
-    schema: str | Path | None = None,
     log_mlflow: bool = True,
 ) -> dict:
-    """Evaluate, write metrics/eval.json, plots/eval/, reports/eval.md (+ assets), reports/predictions/;
-    log to MLflow. Returns the metrics/eval.json body."""
-    rows = load_eval_queries(root / cfg.queries, cfg.max_queries)
+    """The `evaluate` stage: every model and baseline on the test `queries`; write `metrics` (the
+    metrics/eval.json body, returned), `plots`, `report` (+ its assets folder), `predictions` and
+    `meta`; log into the MLflow run named in `mlflow_run` (else a new one) of the project's store.
+
+    `predictors` replace the ones built from `cfg` (tests, custom models)."""
+    rows = load_eval_queries(queries, cfg.max_queries)
     if predictors is None:
-        predictors = build_predictors(cfg, root, schema)
+        predictors = build_predictors(cfg, models=models, records=records, text=text, schema=schema)
     results = evaluate(predictors, rows, reward_cfg)
     body = metrics_file(results)
     test_hash = queries_hash(rows)
-    write_json(root / "metrics" / "eval.json", body)
-    write_plots(results, root / "plots" / "eval")
-    write_predictions(results, rows, root / "reports" / "predictions")
+    write_json(metrics, body)
+    write_plots(results, Path(plots))
+    write_predictions(results, rows, Path(predictions))
     header = {
         "queries": cfg.queries,
         "n": len(rows),
@@ -66,37 +84,43 @@ def run_evaluate(
     write_report(
         results,
         rows,
-        root / "reports" / "eval.md",
+        Path(report),
         worst=cfg.worst_cases,
         thumb_side=cfg.thumb_side,
         header=header,
     )
-    meta = {
+    info = {
         "test_set_hash": test_hash,
         "n_queries": len(rows),
         "queries": cfg.queries,
         "models": list(results),
     }
     if log_mlflow:
-        meta["mlflow_run_id"] = _log(root, body, test_hash)
-    write_json(root / "reports" / "eval_meta.json", meta)
+        from medvie.env import project_root
+        from medvie.evaluation.tracking import log_evaluation
+
+        report = Path(report)
+        info["mlflow_run_id"] = log_evaluation(
+            project_root(),  # whose MLflow store (medvie.env.mlflow_uris)
+            Path(mlflow_run),
+            body,
+            {
+                "eval": report,
+                "eval/eval_assets": report.parent / f"{report.stem}_assets",
+                "eval/predictions": Path(predictions),
+                "eval/metrics": Path(metrics),
+                "eval/plots": Path(plots),
+            },
+            tags={"eval.test_set_hash": test_hash},
+        )
+    write_json(meta, info)
+    for name, m in body.items():
+        log.info(
+            "evaluate: %-14s F1 %.4f  P %.4f  R %.4f  n %d",
+            name,
+            m.get("f1", 0),
+            m.get("precision", 0),
+            m.get("recall", 0),
+            m.get("n", 0),
+        )
     return body
-
-
-def _log(root: Path, body: dict, test_hash: str) -> str:
-    from medvie.evaluation.tracking import log_evaluation
-
-    reports = root / "reports"
-    return log_evaluation(
-        root,
-        root / "models" / "grpo" / "mlflow_run.json",
-        body,
-        {
-            "eval": reports / "eval.md",
-            "eval/eval_assets": reports / "eval_assets",
-            "eval/predictions": reports / "predictions",
-            "eval/metrics": root / "metrics" / "eval.json",
-            "eval/plots": root / "plots" / "eval",
-        },
-        tags={"eval.test_set_hash": test_hash},
-    )

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from medvie.errors import DataError, MedvieError
+from medvie.log import progress
 
 Predictor = Callable[[Sequence[dict]], list[Any]]
 
@@ -44,7 +45,8 @@ def model_predictor(
     def predict(rows: Sequence[dict]) -> list[Any]:
         out: list[Any] = []
         # images are opened one chunk at a time so a large test set never sits decoded in memory
-        for start in range(0, len(rows), batch_size):
+        batches = range(0, len(rows), batch_size)
+        for start in progress(batches, desc=f"evaluate {model_dir.name}", unit="batch"):
             chunk = rows[start : start + batch_size]
             images = [open_image(r["image_path"]) for r in chunk]
             out.extend(

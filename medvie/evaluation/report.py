@@ -27,7 +27,8 @@ def _key_f1(vals: Any) -> Any:
 
 
 def write_plots(results: Mapping[str, dict], out_dir: Path) -> None:
-    """per_key_f1.csv (key + one F1 column per model) and precision_recall.csv (one row per model/strategy)."""
+    """per_key_f1.csv (key + one F1 column per model) and precision_recall.csv
+    (one row per model/strategy)."""
     models = list(results)
     keys = sorted({k for r in results.values() for k in r["metrics"].get("per_key", {})})
     table = [["key", *models]]
@@ -71,7 +72,7 @@ def write_predictions(results: Mapping[str, dict], rows: Sequence[dict], out_dir
                     "prediction": _answer_text(p),
                     "truth": r["truth"],
                 }
-                for r, p, f1 in zip(rows, res["predictions"], per_query)
+                for r, p, f1 in zip(rows, res["predictions"], per_query, strict=True)
             ),
         )
 

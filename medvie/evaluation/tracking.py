@@ -35,7 +35,8 @@ def client_for(root: Path):
 
 
 def resolve_run(client, run_file: Path, root: Path, run_name: str = "evaluate") -> str:
-    """The run named in `run_file` ({"run_id", …}) if it still exists, else a new run in experiment `medvie`."""
+    """The run named in `run_file` ({"run_id", …}) if it still exists, else a new run in
+    experiment `medvie`."""
     from mlflow.exceptions import MlflowException
 
     if run_file.exists():
@@ -45,10 +46,11 @@ def resolve_run(client, run_file: Path, root: Path, run_name: str = "evaluate") 
                 return run_id
         except (MlflowException, json.JSONDecodeError, OSError):
             pass
-    _, artifacts = mlflow_uris(root)
-    exp = client.get_experiment_by_name(EXPERIMENT)
-    exp_id = exp.experiment_id if exp else client.create_experiment(EXPERIMENT, artifact_location=artifacts)
-    run = client.create_run(exp_id, run_name=run_name, tags={"medvie.stage": "evaluate"})
+    from medvie.registry.promotion import experiment_id
+
+    run = client.create_run(
+        experiment_id(client, EXPERIMENT), run_name=run_name, tags={"medvie.stage": "evaluate"}
+    )
     client.set_terminated(run.info.run_id)
     return run.info.run_id
 

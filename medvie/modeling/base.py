@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 from medvie.errors import ConfigError
 from medvie.io import atomic_dir, write_json
 from medvie.modeling.config import TINY, ModelConfig
+from medvie.paths import BASE_MODEL
 
 CHECKPOINT_FILES = ("config.json", "model.safetensors")
 
 
-def prepare_base(cfg: ModelConfig, root: Path, out_dir: str | Path = "models/base") -> Path:
-    """Write the base model dir: a copy of the tiny checkpoint, or `medvie_model.json` pointing at the model."""
+def prepare_base(cfg: ModelConfig, root: Path, out_dir: str | os.PathLike[str] = BASE_MODEL) -> Path:
+    """Write the base model dir `root / out_dir`: a copy of the tiny checkpoint, or `medvie_model.json`
+    pointing at the model."""
     out = Path(root) / out_dir
     if cfg.name_or_path == TINY:
         return _tiny_base(cfg, Path(root), out)
@@ -55,7 +58,8 @@ def _tiny_base(cfg: ModelConfig, root: Path, out: Path) -> Path:
     src = root / cfg.tiny_dir
     if not all((src / f).exists() for f in CHECKPOINT_FILES):
         raise ConfigError(
-            f"model.tiny_dir '{cfg.tiny_dir}': no tiny checkpoint there; run `medvie pretrain-tiny` to make it "
+            f"model.tiny_dir '{cfg.tiny_dir}': no tiny checkpoint there; "
+            "run `medvie pretrain-tiny` to make it "
             "(or set model.random_init: true for an untrained smoke-test model)"
         )
     with atomic_dir(out) as tmp:

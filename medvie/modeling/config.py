@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from medvie.config_base import Section
+from medvie.paths import TINY_CHECKPOINT
 
 TINY = "tiny"
 
@@ -14,11 +15,11 @@ TINY = "tiny"
 class ModelConfig(Section):
     name_or_path: str = Field(
         TINY,
-        description="'tiny' (the embedded pretrained Qwen2.5-VL), a local checkpoint dir, or a hub id already in "
-        "the local Hugging Face cache",
+        description="'tiny' (the embedded pretrained Qwen2.5-VL), a local checkpoint dir, "
+        "or a hub id already in the local Hugging Face cache",
     )
     tiny_dir: str = Field(
-        "pretrained/tiny", description="where `medvie pretrain-tiny` wrote the tiny checkpoint"
+        TINY_CHECKPOINT, description="where `medvie pretrain-tiny` wrote the tiny checkpoint"
     )
     random_init: bool = Field(
         False, description="tiny only: build an untrained tiny model (tests, smoke runs)"

@@ -1,4 +1,5 @@
-"""The embedded tiny Qwen2.5-VL: a real `Qwen2_5_VLForConditionalGeneration`, just small enough for one CPU core."""
+"""The embedded tiny Qwen2.5-VL: a real `Qwen2_5_VLForConditionalGeneration`, just small enough for
+one CPU core."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from medvie.modeling.tokenizers import build_bpe_tokenizer, build_qwen_tokenizer
 
 @dataclass(frozen=True)
 class TinySpec:
-    """Sizes of the tiny model. Defaults were chosen by short measured runs (see pretrained/tiny/README.md)."""
+    """Sizes of the tiny model.
+
+    Defaults were chosen by short measured runs (see pretrained/tiny/README.md)."""
 
     hidden: int = 128
     layers: int = 4
@@ -88,7 +91,8 @@ def tiny_config(tokenizer, spec: TinySpec = TinySpec()):
 
 
 def default_corpus() -> list[str]:
-    """Text a tokenizer can be learnt from when no synthetic pages are at hand: the schema, the answer format."""
+    """Text a tokenizer can be learnt from when no synthetic pages are at hand: the schema, the answer
+    format."""
     import json
 
     from medvie.env import project_root
@@ -130,7 +134,8 @@ def build_tiny(tokenizer=None, spec: TinySpec = TinySpec(), seed: int = 0, **pro
 
 
 def save_tiny(model, processor, out_dir: str | Path, extra: dict | None = None) -> Path:
-    """Save model + processor (safetensors) into `out_dir` atomically, with the spec used in `medvie_tiny.json`."""
+    """Save model + processor (safetensors) into `out_dir` atomically, with the spec used in
+    `medvie_tiny.json`."""
     from medvie.io import atomic_dir, write_json
 
     with atomic_dir(out_dir) as tmp:

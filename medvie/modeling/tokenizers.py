@@ -1,4 +1,5 @@
-"""Tokenizers for the tiny Qwen2.5-VL: the real Qwen2 vocabulary, or a small BPE learnt on the synthetic corpus.
+"""Tokenizers for the tiny Qwen2.5-VL: the real Qwen2 vocabulary, or a small BPE learnt on the synthetic
+corpus.
 
 Both carry the Qwen2.5-VL special tokens and chat template, so prompts, image placeholders and
 TRL's chat handling look exactly as with a released Qwen2.5-VL checkpoint.
@@ -58,7 +59,10 @@ CHAT_TEMPLATE = (
 )
 
 # Qwen2's split pattern: digits one per pre-token, as in the released tokenizer.
-QWEN2_PATTERN = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
+QWEN2_PATTERN = (
+    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"""
+    r"""|\s*[\r\n]+|\s+(?!\S)|\s+"""
+)
 
 
 def _wrap(tok_obj, model_max_length: int):

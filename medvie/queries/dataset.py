@@ -1,4 +1,5 @@
-"""The query data set as TRL's GRPOTrainer reads it: conversational `prompt`, one PIL image in `image`, `truth`.
+"""The query data set as TRL's GRPOTrainer reads it: conversational `prompt`, one PIL image in `image`,
+`truth`.
 
 GRPOTrainer (TRL 1.x) takes a per-example `image` column, wraps it as `[image]` and fills the prompt's
 `{"type": "image"}` placeholder with it.

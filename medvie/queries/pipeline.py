@@ -1,7 +1,8 @@
-"""The `ocr` and `queries` stages as library calls: ingested records + selection → OCR cache → query data sets."""
+"""The `queries` stage as a library call: ingested records + selection (+ OCR text) → query data sets."""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections import Counter
 from pathlib import Path
@@ -13,10 +14,13 @@ from medvie.queries.build import cap_records, record_queries
 from medvie.queries.config import QueriesConfig
 from medvie.queries.dataset import SPLIT_FILES
 from medvie.queries.schema import load_schema
-from medvie.text.config import TextConfig
+
+log = logging.getLogger(__name__)
 
 
-def selected_records(records: list[dict[str, Any]], selected_path: str | Path) -> list[dict[str, Any]]:
+def selected_records(
+    records: list[dict[str, Any]], selected_path: str | os.PathLike[str]
+) -> list[dict[str, Any]]:
     """The ingested records named by the sample stage's output, in its order."""
     by_id = {str(r.get("id")): r for r in records}
     out = []
@@ -41,76 +45,16 @@ def eval_records(records: list[dict[str, Any]], cfg: QueriesConfig) -> dict[str,
     }
 
 
-def records_needing_ocr(
-    records: list[dict[str, Any]],
-    selected: list[dict[str, Any]],
-    tcfg: TextConfig,
-    qcfg: QueriesConfig,
-    baseline: bool = False,
-) -> tuple[list[dict[str, Any]], str]:
-    """Records to OCR and why; `baseline`: evaluation runs the OCR baseline."""
-    evals = eval_records(records, qcfg)
-    need: dict[str, dict[str, Any]] = {}
-    reasons = []
-    if qcfg.text_hints == "ocr":
-        reasons.append("queries.text_hints=ocr")
-        for rec in [*selected, *evals["val"], *evals["test"]]:
-            need[str(rec["id"])] = rec
-    if tcfg.for_baseline == "always" or (tcfg.for_baseline == "auto" and baseline):
-        lacking = [
-            r
-            for r in [*evals["val"], *evals["test"]]
-            if tcfg.for_baseline == "always" or not (r.get("meta") or {}).get("text_layer")
-        ]
-        if lacking:
-            reasons.append(f"OCR baseline (text.for_baseline={tcfg.for_baseline})")
-        for rec in lacking:
-            need[str(rec["id"])] = rec
-    return list(need.values()), ", ".join(reasons)
-
-
-def run_ocr_stage(
-    records_dir: str | Path,
-    selected_path: str | Path,
-    text_dir: str | Path,
-    tcfg: TextConfig,
-    qcfg: QueriesConfig,
-    *,
-    baseline: bool = False,
-    progress: bool = False,
-) -> dict[str, Any]:
-    """OCR just the records that need it; with nothing to do, an empty (manifest-only) `text_dir`."""
-    from medvie.data.records import load_records
-    from medvie.text.store import ocr_records
-
-    needed: list[dict[str, Any]] = []
-    reason = ""
-    if (
-        qcfg.text_hints == "ocr"
-        or tcfg.for_baseline == "always"
-        or (tcfg.for_baseline == "auto" and baseline)
-    ):
-        records = load_records(records_dir)
-        selected = selected_records(records, selected_path)
-        needed, reason = records_needing_ocr(records, selected, tcfg, qcfg, baseline)
-    return ocr_records(needed, text_dir, tcfg, reason=reason, progress=progress)
-
-
 def _hints(cfg: QueriesConfig, text_dir: str | Path | None):
     if cfg.text_hints == "off":
         return None
-    from medvie.text.store import format_hints, load_text
+    source = cfg.text_hints
+    from medvie.queries.build import hint_block
+    from medvie.text.store import load_text
 
     def hints(record: dict[str, Any], lang: str) -> str:
-        lines = load_text(record, text_dir, source=cfg.text_hints)
-        return format_hints(
-            lines,
-            width=record.get("width"),
-            height=record.get("height"),
-            positions=cfg.hint_positions,
-            max_lines=cfg.hint_max_lines,
-            language=lang,
-        )
+        lines = load_text(record, text_dir, source=source)
+        return hint_block(lines, record.get("width"), record.get("height"), cfg, lang)
 
     return hints
 
@@ -175,27 +119,29 @@ def build_query_sets(
 
 
 def run_queries(
-    records_dir: str | Path,
-    selected_path: str | Path,
-    out_dir: str | Path,
     cfg: QueriesConfig,
     *,
-    text_dir: str | Path | None = "data/text",
-    schema_path: str | Path | None = None,
+    records: str | Path,
+    selected: str | Path,
+    text: str | Path | None,
+    schema: str | Path,
+    out: str | Path,
 ) -> dict[str, Any]:
-    """Write `out_dir/{train,val,test}.jsonl` and `summary.json`; return the summary."""
+    """The `queries` stage: write `out/{train,val,test}.jsonl` and `summary.json`; return the summary.
+
+    `text` is the ocr stage's output (text hints `ocr`/`auto` read it; None: text layers only)."""
     from medvie.data.records import load_records
 
-    records = load_records(records_dir)
+    all_records = load_records(records)
     sets = build_query_sets(
-        records,
-        selected_records(records, selected_path),
+        all_records,
+        selected_records(all_records, selected),
         cfg,
-        out_dir,
-        schema_path=schema_path,
-        text_dir=text_dir,
+        out,
+        schema_path=schema,
+        text_dir=text,
     )
-    summary = {
+    summary: dict[str, Any] = {
         split: {
             "queries": len(rows),
             "records": len({q["record_id"] for q in rows}),
@@ -205,9 +151,9 @@ def run_queries(
         for split, rows in sets.items()
     }
     summary["text_hints"] = cfg.text_hints
-    out_dir = Path(out_dir)
-    with atomic_dir(out_dir) as tmp:
+    with atomic_dir(Path(out)) as tmp:
         for split, rows in sets.items():
             write_jsonl(tmp / SPLIT_FILES[split], rows)
         write_json(tmp / "summary.json", summary)
+    log.info("queries: %s", ", ".join(f"{s} {summary[s]['queries']}" for s in ("train", "val", "test")))
     return summary

@@ -9,6 +9,10 @@ Defaults where the paper is silent:
   width, whitespace, number form) removes the differences that are not reading errors.
 - `case_fold: false` — letter case is printed on the page, so reading it is part of the task.
 - `unordered: true` — JSON lists carry no meaning in their order (the paper's argument for RL).
+- `duplicate_keys: reject` — an answer naming one key twice (`{"Gender": "F", "Gender": "F"}`) is
+  not a JSON object for scoring: format, precision and recall are 0, in the reward and in the metrics
+  alike. RFC 8259 leaves repeated names to the reader, and a repeat with two values is a hedge.
+  `last` reads it as json.loads and most JSON readers do: the last value counts.
 """
 
 from __future__ import annotations
@@ -18,8 +22,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from medvie.config_base import Section
-
-REWARD_NAMES = ("format", "matching", "precision", "recall", "f1")
+from medvie.rewards.parse import DuplicateKeys
 
 
 class RewardConfig(Section):
@@ -44,6 +47,10 @@ class RewardConfig(Section):
     max_chars: int = Field(200_000, ge=1, description="longer completions are invalid (bounds scoring time)")
     max_pairs: int = Field(5_000, ge=1, description="answers with more leaf pairs are invalid")
     max_depth: int = Field(32, ge=2, description="answers nested deeper are invalid")
+    duplicate_keys: DuplicateKeys = Field(
+        "reject",
+        description="a key repeated in an answer object: reject (invalid answer) | last (last value)",
+    )
 
     @model_validator(mode="after")
     def _weights(self) -> RewardConfig:

@@ -212,12 +212,12 @@ class Matcher:
             return [(i, j, self.match(ps[i], gs[j]))]
         scores = [[self.match(ps[i], gs[j]) for j in rem_g] for i in rem_p]
         if not any(any(row) for row in scores):
-            return [(i, j, 0) for i, j in zip(rem_p, rem_g)]
+            return [(i, j, 0) for i, j in zip(rem_p, rem_g, strict=False)]
         import numpy as np
         from scipy.optimize import linear_sum_assignment
 
         rows, cols = linear_sum_assignment(np.asarray(scores), maximize=True)
-        return [(rem_p[a], rem_g[b], scores[a][b]) for a, b in zip(rows.tolist(), cols.tolist())]
+        return [(rem_p[a], rem_g[b], scores[a][b]) for a, b in zip(rows.tolist(), cols.tolist(), strict=True)]
 
 
 def _distinct_maxima_total(lines) -> int | None:
@@ -237,7 +237,7 @@ def _distinct_maxima_total(lines) -> int | None:
 def _best_total(scores: list[list[int]]) -> int:
     """The largest total of a one-to-one assignment on a non-negative score matrix."""
     # when the row (or column) maxima fall in distinct places, their sum is met and cannot be beaten
-    for lines in (scores, list(zip(*scores))):
+    for lines in (scores, list(zip(*scores, strict=True))):
         total = _distinct_maxima_total(lines)
         if total is not None:
             return total
@@ -245,7 +245,7 @@ def _best_total(scores: list[list[int]]) -> int:
     from scipy.optimize import linear_sum_assignment
 
     rows, cols_ = linear_sum_assignment(np.asarray(scores), maximize=True)
-    return sum(scores[a][b] for a, b in zip(rows.tolist(), cols_.tolist()))
+    return sum(scores[a][b] for a, b in zip(rows.tolist(), cols_.tolist(), strict=True))
 
 
 def match_counts(pred: Node | None, truth: Node | None, matcher: Matcher) -> tuple[int, int, int]:

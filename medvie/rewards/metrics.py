@@ -68,7 +68,11 @@ def document_scores(
         answer, format_ok = None, False
     else:
         parsed = parse_completion(
-            prediction, require_thinking=require, max_chars=cfg.max_chars, max_depth=cfg.max_depth
+            prediction,
+            require_thinking=require,
+            max_chars=cfg.max_chars,
+            max_depth=cfg.max_depth,
+            duplicate_keys=cfg.duplicate_keys,
         )
         answer = parsed.answer
         format_ok = parsed.format_ok or (isinstance(prediction, dict) and parsed.json_valid)
@@ -136,9 +140,9 @@ def evaluate_predictions(
             thinking=thinking[i] if thinking else None,
             asked_keys=asked_keys[i] if asked_keys else None,
         )
-        for i, (pred, truth) in enumerate(zip(predictions, truths))
+        for i, (pred, truth) in enumerate(zip(predictions, truths, strict=True))
     ]
-    tot = defaultdict(int)
+    tot: defaultdict[str, int] = defaultdict(int)
     by_type: dict[str, list] = defaultdict(list)
     by_key: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for i, d in enumerate(docs):

@@ -1,7 +1,8 @@
 """Parsing a completion: `<think>…</think><answer>…</answer>` and the JSON object inside.
 
 Only `str.find`-style scans and one `json.loads` run here, so hostile input (megabytes,
-deep nesting, NaN, duplicate keys, control characters) is rejected in linear time.
+deep nesting, NaN, control characters) is rejected in linear time. A key repeated in one object
+is rejected (the default) or keeps its last value, as `RewardConfig.duplicate_keys` says.
 
 >>> p = parse_completion('<think>read it</think><answer>{"Age": "45"}</answer>')
 >>> p.answer, p.format_ok
@@ -16,9 +17,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-from medvie.rewards.normalize import _normalize_text, normalize_key, normalize_value
+DuplicateKeys = Literal["reject", "last"]
 
 _THINK, _THINK_END, _ANSWER, _ANSWER_END = "<think>", "</think>", "<answer>", "</answer>"
 _TAGS = (_THINK, _THINK_END, _ANSWER, _ANSWER_END)
@@ -112,19 +113,34 @@ def _too_deep(obj: Any, max_depth: int) -> bool:
     return False
 
 
-# What json.loads(text, strict=False, object_pairs_hook=..., parse_constant=...) builds per call.
-_DECODER = json.JSONDecoder(strict=False, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+# What json.loads(text, strict=False, ...) builds per call, one per duplicate-key policy:
+# "reject" fails the whole object, "last" keeps the last value of a repeated key (as json.loads does).
+_DECODERS = {
+    "reject": json.JSONDecoder(
+        strict=False, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant
+    ),
+    "last": json.JSONDecoder(strict=False, parse_constant=_reject_constant),
+}
 
 
-def loads_object(text: str, max_depth: int = 32) -> dict | None:
-    """Strict JSON object or None: NaN/Infinity, duplicate keys and deep nesting are rejected.
+def loads_object(text: str, max_depth: int = 32, duplicate_keys: DuplicateKeys = "reject") -> dict | None:
+    """Strict JSON object or None: NaN/Infinity and deep nesting are rejected; a repeated key is
+    rejected or keeps its last value (`duplicate_keys`).
 
     Raw newlines/tabs inside strings are tolerated (models write multi-line findings).
+
+    >>> loads_object('{"Gender": "F", "Gender": "F"}') is None
+    True
+    >>> loads_object('{"Gender": "M", "Gender": "F"}', duplicate_keys="last")
+    {'Gender': 'F'}
     """
+    decoder = _DECODERS.get(duplicate_keys)
+    if decoder is None:
+        raise ValueError(f"duplicate_keys must be one of {', '.join(_DECODERS)}, not {duplicate_keys!r}")
     if text.startswith("\ufeff"):  # json.loads rejects a BOM before decoding
         return None
     try:
-        obj = _DECODER.decode(text)
+        obj = decoder.decode(text)
     except (ValueError, RecursionError, TypeError):
         return None
     # Fewer brackets than max_depth cannot nest deeper: skip the walk for ordinary answers.
@@ -135,168 +151,34 @@ def loads_object(text: str, max_depth: int = 32) -> dict | None:
     return obj
 
 
-def extract_json(text: str, max_depth: int = 32) -> tuple[dict | None, bool]:
+def extract_json(
+    text: str, max_depth: int = 32, duplicate_keys: DuplicateKeys = "reject"
+) -> tuple[dict | None, bool]:
     """(JSON object in an answer text, found strictly). A ```json fence counts as strict;
     the span from the first "{" to the last "}" (prose around the JSON) is found only leniently.
     """
-    return _extract(text, max_depth, loads_object)
-
-
-def _extract(text: str, max_depth: int, loads: Any) -> tuple[Any, bool]:
     text = text.strip()
-    obj = loads(_unfence(text) if "```" in text else text, max_depth)
+    obj = loads_object(_unfence(text) if "```" in text else text, max_depth, duplicate_keys)
     if obj is not None:
         return obj, True
     i, j = text.find("{"), text.rfind("}")
     if 0 <= i < j:
-        return loads(text[i : j + 1], max_depth), False
+        return loads_object(text[i : j + 1], max_depth, duplicate_keys), False
     return None, False
 
 
-# Scoring needs only the canonical tree of the answer (`flatten.canonicalize_count`), so the
-# reward builds it while decoding: the object hook normalises each object as the decoder closes
-# it, and one pass replaces decode-then-walk. A decoded object is the tuple
-# (canonical node or None, leaf count, raw key count, container height); JSON never decodes to
-# a tuple, so tuples inside lists and pairs are always finished children.
-_CANON_DEEPEST = 64  # deeper limits take the two-pass path (same results; recursion stays shallow)
-_CACHE_MAX = 1 << 16
-
-
-def _canonical_decoder(case_fold: bool) -> json.JSONDecoder:
-    texts: dict[str, str] = {}
-    keys: dict[str, str] = {}
-
-    def text(v: str) -> str:
-        c = texts.get(v)
-        if c is None:
-            c = _normalize_text(v, case_fold)
-            if len(texts) >= _CACHE_MAX:
-                texts.clear()
-            texts[v] = c
-        return c
-
-    def key(k: str) -> str:
-        c = keys.get(k)
-        if c is None:
-            c = normalize_key(k, case_fold)
-            if len(keys) >= _CACHE_MAX:
-                keys.clear()
-            keys[k] = c
-        return c
-
-    def value(v: Any) -> tuple:
-        t = type(v)
-        if t is tuple:
-            return v
-        if t is list:
-            items = []
-            total = height = 0
-            for x in v:
-                if type(x) is str:
-                    if x and (x := text(x)):
-                        items.append(x)
-                        total += 1
-                    continue
-                node, n, _, h = x if type(x) is tuple else value(x)
-                if h > height:
-                    height = h
-                if node is not None:
-                    items.append(node)
-                    total += n
-            return (items, total, 0, height + 1) if items else (None, 0, 0, height + 1)
-        if t is str:
-            s = text(v) if v else ""
-        else:
-            s = normalize_value(v, case_fold)
-        return (s, 1, 0, 0) if s else (None, 0, 0, 0)
-
-    text_get, key_get = texts.get, keys.get
-
-    def hook(pairs: list) -> tuple:
-        if len(dict(pairs)) != len(pairs):
-            raise ValueError("duplicate key")
-        out = {}
-        total = height = 0
-        for k, v in pairs:  # no duplicates: the same items, in the same order, as dict(pairs)
-            if type(v) is str:  # the common leaf, inlined (caches hit: two dict lookups)
-                if v:
-                    c = text_get(v)
-                    if c is None:
-                        c = text(v)
-                    if c:
-                        kc = key_get(k)
-                        out[key(k) if kc is None else kc] = c
-                        total += 1
-                continue
-            node, n, _, h = v if type(v) is tuple else value(v)
-            if h > height:
-                height = h
-            if node is not None:
-                out[key(k)] = node
-                total += n
-        return (out, total, len(pairs), height + 1) if out else (None, 0, len(pairs), height + 1)
-
-    return json.JSONDecoder(strict=False, object_pairs_hook=hook, parse_constant=_reject_constant)
-
-
-_CANON_DECODERS: dict[bool, json.JSONDecoder] = {}
-
-
-def _canonical_loads(case_fold: bool) -> Any:
-    decoder = _CANON_DECODERS.get(case_fold)
-    if decoder is None:
-        decoder = _CANON_DECODERS[case_fold] = _canonical_decoder(case_fold)
-    decode = decoder.decode
-
-    def loads(text: str, max_depth: int) -> tuple | None:
-        if text.startswith("\ufeff"):
-            return None
-        try:
-            obj = decode(text)
-        except (ValueError, RecursionError, TypeError):
-            return None
-        if type(obj) is not tuple or obj[3] > max_depth:  # not an object, or nested too deep
-            return None
-        return obj
-
-    return loads
-
-
-_CANON_LOADS: dict[bool, Any] = {}
-
-
-def parse_canonical(
+def parse_completion(
     completion: Any,
     *,
     require_thinking: bool = True,
     max_chars: int = 200_000,
     max_depth: int = 32,
-    case_fold: bool = False,
-) -> tuple[bool, bool, Any, int] | None:
-    """(format_ok, json_valid, canonical answer, leaf count), exactly as parse_completion followed
-    by `canonicalize_count(answer)`; None where the caller must take that path (a decoded dict)."""
-    if isinstance(completion, dict) and "role" not in completion or max_depth > _CANON_DEEPEST:
-        return None
-    text = completion if type(completion) is str else completion_text(completion)
-    if len(text) > max_chars:
-        return False, False, None, 0
-    answer_text, well = split_tags(text, require_thinking)
-    if answer_text is None:
-        return False, False, None, 0
-    loads = _CANON_LOADS.get(case_fold)
-    if loads is None:
-        loads = _CANON_LOADS[case_fold] = _canonical_loads(case_fold)
-    obj, strict = _extract(answer_text, max_depth, loads)
-    if obj is None:
-        return False, False, None, 0
-    node, n, raw_len, _ = obj
-    return well and strict and raw_len > 0, True, node, n
-
-
-def parse_completion(
-    completion: Any, *, require_thinking: bool = True, max_chars: int = 200_000, max_depth: int = 32
+    duplicate_keys: DuplicateKeys = "reject",
 ) -> Parsed:
-    """Parse one completion (string or conversational). Never raises."""
+    """Parse one completion (string or conversational). Never raises on the completion.
+
+    The one parser of answers: the training reward and the evaluation metrics both read
+    completions here (`RewardConfig` passes its limits and `duplicate_keys`)."""
     if isinstance(completion, dict) and "role" not in completion:
         # An already-decoded prediction (evaluation input): no tags to check.
         ok = not _too_deep(completion, max_depth)
@@ -307,5 +189,5 @@ def parse_completion(
     answer_text, well = split_tags(text, require_thinking)
     if answer_text is None:
         return Parsed(answer=None, well_formed=False)
-    answer, strict = extract_json(answer_text, max_depth)
+    answer, strict = extract_json(answer_text, max_depth, duplicate_keys)
     return Parsed(answer=answer, well_formed=well and strict)

@@ -24,7 +24,8 @@ from medvie.rewards.config import RewardConfig
 from medvie.rewards.reward import Score, matcher_for, score_completion
 
 RewardFunc = Callable[..., list[float]]
-_REGISTRY: dict[str, Callable[[RewardConfig], RewardFunc]] = {}
+# a factory takes the config and, optionally, a batch scorer shared with the other functions
+_REGISTRY: dict[str, Callable[..., RewardFunc]] = {}
 
 
 def register(name: str) -> Callable:
@@ -67,7 +68,7 @@ class _BatchScorer:
         thinking = kwargs.get("thinking") or [None] * len(completions)
         scores = [
             score_completion(c, t, self.cfg, thinking=th, matcher=self.matcher)
-            for c, t, th in zip(completions, truths, thinking)
+            for c, t, th in zip(completions, truths, thinking, strict=False)
         ]
         self._last = (completions, truths, scores)
         return scores

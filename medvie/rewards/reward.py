@@ -20,7 +20,7 @@ from medvie.errors import DataError
 from medvie.rewards.config import RewardConfig
 from medvie.rewards.flatten import Node, canonicalize_count
 from medvie.rewards.match import Matcher
-from medvie.rewards.parse import parse_canonical, parse_completion
+from medvie.rewards.parse import parse_completion
 
 
 class Score(NamedTuple):
@@ -101,21 +101,14 @@ def score_completion(
     )
     case_fold = cfg.case_fold
     g, n_truth = _truth_counted(truth, case_fold)
-    fast = parse_canonical(
+    parsed = parse_completion(
         completion,
         require_thinking=require,
         max_chars=cfg.max_chars,
         max_depth=cfg.max_depth,
-        case_fold=case_fold,
+        duplicate_keys=cfg.duplicate_keys,
     )
-    if fast is not None:  # decoded and canonicalised in one pass
-        format_ok, json_valid, p, n_pred = fast
-    else:
-        parsed = parse_completion(
-            completion, require_thinking=require, max_chars=cfg.max_chars, max_depth=cfg.max_depth
-        )
-        format_ok, json_valid = parsed.format_ok, parsed.json_valid
-        p, n_pred = canonicalize_count(parsed.answer, case_fold) if parsed.answer is not None else (None, 0)
+    p, n_pred = canonicalize_count(parsed.answer, case_fold) if parsed.answer is not None else (None, 0)
     if n_pred > cfg.max_pairs:
         return Score(0.0, False, 0, 0, n_truth)
-    return Score(float(format_ok), json_valid, matcher.match(p, g), n_pred, n_truth)
+    return Score(float(parsed.format_ok), parsed.json_valid, matcher.match(p, g), n_pred, n_truth)

@@ -88,8 +88,10 @@ class _Tree:
         self.lmd = lmd
         # Donut tests `"<leaf>" in label` and strips every "<leaf>"; so do we, for equal values.
         self.leaf = [_LEAF in lab for lab in labels]
-        self.text = [lab.replace(_LEAF, "") if is_leaf else lab for lab, is_leaf in zip(labels, self.leaf)]
-        self.cost = [len(t) if is_leaf else 1 for t, is_leaf in zip(self.text, self.leaf)]
+        self.text = [
+            lab.replace(_LEAF, "") if is_leaf else lab for lab, is_leaf in zip(labels, self.leaf, strict=True)
+        ]
+        self.cost = [len(t) if is_leaf else 1 for t, is_leaf in zip(self.text, self.leaf, strict=True)]
         seen: dict[int, int] = {}
         for i, left in enumerate(lmd):
             seen[left] = i
@@ -212,7 +214,7 @@ def _rows_numpy(i, j, li, lj, m, n, dela, lmda, insb_np, lmdb_np, upd_np, td) ->
         if lmda[ax] == li:
             vals = acc[1:][path]
             row = td[ax]
-            for by, v in zip(path_cols.tolist(), vals.tolist()):
+            for by, v in zip(path_cols.tolist(), vals.tolist(), strict=True):
                 row[by] = v
 
 

@@ -1,1 +1,2 @@
-"""Diversity sampling of the training records (k-center greedy on cheap image, label and metadata features)."""
+"""Diversity sampling of the training records (k-center greedy on cheap image, label and metadata
+features)."""

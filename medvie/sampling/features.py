@@ -85,11 +85,11 @@ class FeatureCache:
         self.rows: dict[str, dict[str, np.ndarray]] = {}
         self.dirty = False
         if self.path and self.path.exists():
-            self._load()
+            self._load(self.path)
 
-    def _load(self) -> None:
+    def _load(self, path: Path) -> None:
         try:
-            with np.load(self.path, allow_pickle=False) as z:
+            with np.load(path, allow_pickle=False) as z:
                 if json.loads(str(z["settings"])) != self.settings:
                     return
                 keys = [str(k) for k in z["sha256"]]
@@ -114,7 +114,7 @@ class FeatureCache:
         if not (self.path and self.dirty):
             return
         keys = sorted(self.rows)
-        arrays = {g: np.stack([self.rows[k][g] for k in keys]) for g in IMAGE_GROUPS}
+        arrays: dict[str, Any] = {g: np.stack([self.rows[k][g] for k in keys]) for g in IMAGE_GROUPS}
         with atomic_path(self.path, suffix=".npz") as tmp, tmp.open("wb") as fh:
             np.savez(fh, sha256=np.array(keys), settings=json.dumps(self.settings), **arrays)
         self.dirty = False
@@ -217,10 +217,10 @@ def meta_blocks(records: Sequence[dict[str, Any]]) -> list[tuple[np.ndarray, boo
     cats = Counter(f"{k}={v}" for f in flats for k, v in f.items() if isinstance(v, (str, bool)))
     # one-off values (ids, file names) would make every record an outlier
     per_field = Counter(c.split("=", 1)[0] for c in cats)
-    cats = sorted(c for c in cats if per_field[c.split("=", 1)[0]] <= max(20, len(records) // 2))
-    cidx = {c: i for i, c in enumerate(cats)}
+    kept = sorted(c for c in cats if per_field[c.split("=", 1)[0]] <= max(20, len(records) // 2))
+    cidx = {c: i for i, c in enumerate(kept)}
     nidx = {k: i for i, k in enumerate(numeric)}
-    oh = np.zeros((len(records), len(cats)), np.float32)
+    oh = np.zeros((len(records), len(kept)), np.float32)
     num = np.zeros((len(records), len(numeric)), np.float32)
     for i, f in enumerate(flats):
         for k, v in f.items():

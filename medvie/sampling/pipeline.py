@@ -1,7 +1,9 @@
-"""Pick the training records: features → selection → `selected.jsonl` + a diversity report (diverse vs random)."""
+"""Pick the training records: features → selection → `selected.jsonl` + a diversity report
+(diverse vs random)."""
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +17,8 @@ from medvie.sampling.config import SamplingConfig
 from medvie.sampling.features import FeatureCache, build_matrix, flat_meta, record_language
 from medvie.sampling.select import k_center_greedy, pairwise_stats, random_selection
 
+log = logging.getLogger(__name__)
+
 
 def candidate_pool(
     records: Sequence[dict[str, Any]], cfg: SamplingConfig, source: str = "records"
@@ -25,8 +29,8 @@ def candidate_pool(
     if empty:
         more = f" (+{len(empty) - 3} more)" if len(empty) > 3 else ""
         raise DataError(
-            f"{source}: {len(empty)} {cfg.split} record(s) have an empty label: {', '.join(empty[:3])}{more}; "
-            "label them or drop them from the source and re-run ingest"
+            f"{source}: {len(empty)} {cfg.split} record(s) have an empty label: "
+            f"{', '.join(empty[:3])}{more}; label them or drop them from the source and re-run ingest"
         )
     if cfg.n > len(pool):
         raise ConfigError(
@@ -107,7 +111,7 @@ def sample_records(
         report[name] = diversity_report(x, pool, idx)
     idx, reasons = runs[cfg.strategy]
     selected = []
-    for i, reason in zip(idx, reasons):
+    for i, reason in zip(idx, reasons, strict=True):
         rec = {k: v for k, v in pool[i].items() if k != "image_path"}
         rec["selection"] = {"strategy": cfg.strategy, **reason}
         selected.append(rec)
@@ -115,20 +119,30 @@ def sample_records(
 
 
 def run_sample(
-    records_dir: str | Path,
     cfg: SamplingConfig,
     *,
-    out: str | Path = "data/selected.jsonl",
-    metrics: str | Path = "metrics/diversity.json",
-    cache_path: str | Path | None = "data/features.npz",
+    records: str | Path,
+    out: str | Path,
+    metrics: str | Path,
+    cache: str | Path | None,
 ) -> dict[str, Any]:
-    """Load the ingested records, select, write `out` and `metrics`; return the report."""
+    """The `sample` stage: load the ingested records, select, write `out` and `metrics`; return the report.
+
+    `cache` keeps image features by sha256 between runs (None: no cache)."""
     from medvie.data.records import RECORDS_FILE, load_records
 
-    records = load_records(records_dir)
     selected, report = sample_records(
-        records, cfg, cache_path=cache_path, source=str(Path(records_dir) / RECORDS_FILE)
+        load_records(records), cfg, cache_path=cache, source=str(Path(records) / RECORDS_FILE)
     )
     write_jsonl(out, selected)
     write_json(metrics, report)
+    chosen = report[cfg.strategy]
+    log.info(
+        "sample: %d of %d (%s), doc types %d/%d",
+        chosen["n"],
+        report["pool_size"],
+        cfg.strategy,
+        chosen["doc_types_covered"],
+        report["pool_doc_types"],
+    )
     return report

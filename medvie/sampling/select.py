@@ -1,4 +1,5 @@
-"""Selection on a feature matrix: k-center greedy (farthest point) with optional per-stratum quotas, or random.
+"""Selection on a feature matrix: k-center greedy (farthest point) with optional per-stratum quotas, or
+random.
 
 Both return `(indices, reasons)`; a reason says why an item was picked (its distance to the already picked
 set at pick time, its stratum).
@@ -72,7 +73,7 @@ def k_center_greedy(
             "rule": "first pick (random, seeded)" if dist is None else "farthest from the picked set",
             "distance": dist,
         }
-        if codes is not None:
+        if codes is not None and quota_left is not None and strata is not None:
             reason["stratum"] = strata[i]
             quota_left[codes[i]] -= 1
             if quota_left[codes[i]] == 0:

@@ -1,4 +1,5 @@
-"""OCR engines → text lines `[{"text", "box": [x0, y0, x1, y1]}]` in reading order, image pixel coordinates."""
+"""OCR engines → text lines `[{"text", "box": [x0, y0, x1, y1]}]` in reading order,
+in image pixel coordinates."""
 
 from __future__ import annotations
 
@@ -100,7 +101,10 @@ def ocr_rapidocr(image: str | Path, cfg: TextConfig) -> list[dict[str, Any]]:
     result = _rapidocr_engine()(str(image))
     lines = []
     for box, text, score in zip(
-        result.boxes if result.boxes is not None else [], result.txts or [], result.scores or []
+        result.boxes if result.boxes is not None else [],
+        result.txts or [],
+        result.scores or [],
+        strict=False,  # a result without boxes has no texts or scores either
     ):
         if 100 * float(score) < cfg.min_confidence or not text.strip():
             continue
@@ -118,4 +122,5 @@ def check_engine(cfg: TextConfig) -> None:
 
 
 def run_ocr(image: str | Path, cfg: TextConfig) -> list[dict[str, Any]]:
+    """The page's text lines with the configured engine."""
     return ocr_tesseract(image, cfg) if cfg.engine == "tesseract" else ocr_rapidocr(image, cfg)

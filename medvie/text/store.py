@@ -1,4 +1,5 @@
-"""Per-image OCR cache (`<text_dir>/<sha256>.json`) and `load_text`, the one way to get a record's text lines."""
+"""Per-image OCR cache (`<text_dir>/<sha256>.json`) and `load_text`, the one way to get a record's
+text lines."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any, Literal
 
 from medvie.errors import DataError
 from medvie.io import read_json, write_json
+from medvie.log import progress
 from medvie.text.config import TextConfig
 
 MANIFEST = "manifest.json"
@@ -34,11 +36,10 @@ def _sha(rec: dict[str, Any]) -> str:
 
 def ocr_records(
     records: Sequence[dict[str, Any]],
-    text_dir: str | Path,
+    text_dir: str | os.PathLike[str],
     cfg: TextConfig,
     *,
     reason: str = "",
-    progress: bool = False,
 ) -> dict[str, Any]:
     """OCR the records' images into `text_dir`, reusing files of the same engine settings.
 
@@ -72,12 +73,7 @@ def ocr_records(
         return time.perf_counter() - t0
 
     with ThreadPoolExecutor(max_workers=cfg.workers) as pool:  # the engine runs out of process
-        times = pool.map(one, todo)
-        if progress:
-            from tqdm import tqdm
-
-            times = tqdm(times, total=len(todo), desc="ocr", unit="page")
-        seconds = sum(times)
+        seconds = sum(progress(pool.map(one, todo), desc="ocr", total=len(todo), unit="page"))
     done = len(todo)
     for stale in text_dir.glob("*.json"):
         if stale.name != MANIFEST and stale.stem not in wanted:

@@ -2,7 +2,8 @@
 
 `train.grpo` holds GRPOConfig fields by their TRL names. The list of valid names is a file
 (`grpo_fields.json`, checked against the installed TRL by a test) so that loading params never
-imports TRL.
+imports TRL. The recipe lives in params.yaml (the CPU recipe of the tiny model) and in the presets
+of configs/presets/; a field they leave out takes TRL's own default, never a copy of it here.
 """
 
 from __future__ import annotations
@@ -24,32 +25,9 @@ MANAGED_GRPO_KEYS = {
     "reward_weights": "set weights in the reward section",
     "seed": "set train.seed",
     "resume_from_checkpoint": "set train.resume",
-    "max_prompt_length": "prompts holding image tokens are never truncated; bound image tokens with model.max_pixels",
-}
-
-# The CPU-sized recipe for the tiny model. A real model uses a preset (configs/presets/).
-TINY_GRPO: dict[str, Any] = {
-    "use_cpu": True,
-    "bf16": False,
-    "num_generations": 4,
-    "per_device_train_batch_size": 4,
-    "gradient_accumulation_steps": 1,
-    "max_steps": 30,
-    "learning_rate": 5.0e-4,
-    "lr_scheduler_type": "linear",
-    "warmup_steps": 0,
-    "loss_type": "dapo",
-    "epsilon": 0.2,
-    "epsilon_high": 0.28,
-    "beta": 0.04,
-    "max_completion_length": 96,
-    "temperature": 1.0,
-    "scale_rewards": "group",
-    "mask_truncated_completions": False,
-    "activation_checkpointing": False,
-    "logging_steps": 1,
-    "save_steps": 5,
-    "save_total_limit": 2,
+    "max_prompt_length": (
+        "prompts holding image tokens are never truncated; bound image tokens with model.max_pixels"
+    ),
 }
 
 
@@ -105,7 +83,9 @@ class LoraConfigSection(Section):
 
 
 class TrainConfig(Section):
-    grpo: dict[str, Any] = Field(default_factory=lambda: dict(TINY_GRPO), description="GRPOConfig fields")
+    grpo: dict[str, Any] = Field(
+        default_factory=dict, description="GRPOConfig fields by TRL name; one left out keeps TRL's default"
+    )
     lora: LoraConfigSection = LoraConfigSection()
     seed: int = 0
     resume: Literal["auto", "never"] = Field(

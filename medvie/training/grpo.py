@@ -1,15 +1,26 @@
-"""train.grpo → GRPOConfig, with the checks that must fail before a model is loaded."""
+"""train.grpo → GRPOConfig, with the checks that must fail before a model is loaded.
+
+GRPOConfig validates itself when `build_grpo_config` builds it (before any model loads): at least
+2 generations, a generation batch that is a multiple of the global batch and of num_generations,
+not both generation_batch_size and steps_per_generation, bf16 only where supported. `validate`
+adds what TRL checks late (loss_type, vllm_mode: when the trainer starts) or never, the batch
+divisibility again with a message naming the param to change, and the hardware checks. A key left
+out of train.grpo takes TRL's own default, read from the installed GRPOConfig.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import os
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from medvie.errors import ConfigError
 from medvie.training.config import TrainConfig
 
+# TRL's accepted values, named only in its field help; a test checks them against the installed TRL.
 LOSS_TYPES = ("grpo", "dapo", "dr_grpo", "bnpo", "cispo", "sapo", "luspo", "vespo")
 SCALE_REWARDS = ("group", "batch", "none", True, False)
 
@@ -19,9 +30,24 @@ def world_size() -> int:
     return int(os.environ.get("WORLD_SIZE", "1"))
 
 
-def _get(grpo: dict[str, Any], key: str, default: Any) -> Any:
+@cache
+def trl_defaults() -> dict[str, Any]:
+    """The installed GRPOConfig's default of every field that has one."""
+    from trl import GRPOConfig
+
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(GRPOConfig):
+        if f.default is not dataclasses.MISSING:
+            out[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            out[f.name] = f.default_factory()
+    return out
+
+
+def _get(grpo: dict[str, Any], key: str) -> Any:
+    """train.grpo's value of `key`; TRL's default when it is left out or null."""
     value = grpo.get(key)
-    return default if value is None else value
+    return trl_defaults()[key] if value is None else value
 
 
 def validate(
@@ -34,62 +60,57 @@ def validate(
     """Raise ConfigError naming the param to change. `n_prompts`: training prompts available."""
     g = cfg.grpo
     processes = processes or world_size()
-    num_gen = _get(g, "num_generations", 8)
-    per_device = _get(g, "per_device_train_batch_size", 8)
-    accum = _get(g, "gradient_accumulation_steps", 1)
-    if num_gen < 2:
-        raise ConfigError(
-            f"train.grpo.num_generations ({num_gen}) must be at least 2: GRPO compares rollouts of a prompt"
-        )
-    if g.get("generation_batch_size") is not None and g.get("steps_per_generation") is not None:
-        raise ConfigError("train.grpo: set only one of generation_batch_size and steps_per_generation")
+    num_gen = _get(g, "num_generations")
     if g.get("generation_batch_size") is not None:
         gen_batch = g["generation_batch_size"]
-        if gen_batch % (per_device * processes):
-            raise ConfigError(
-                f"train.grpo.generation_batch_size ({gen_batch}) must be a multiple of the global batch "
-                f"per_device_train_batch_size × processes ({per_device} × {processes})"
-            )
         source = f"generation_batch_size ({gen_batch})"
     else:
-        steps_per_gen = _get(g, "steps_per_generation", accum)
+        per_device = _get(g, "per_device_train_batch_size")
+        steps_per_gen = g.get("steps_per_generation")
+        if steps_per_gen is None:  # TRL's rule: one generation per optimizer step
+            steps_per_gen = _get(g, "gradient_accumulation_steps")
         gen_batch = per_device * processes * steps_per_gen
         what = (
             "steps_per_generation"
             if g.get("steps_per_generation") is not None
             else "gradient_accumulation_steps"
         )
-        source = f"per_device_train_batch_size × processes × {what} = {per_device} × {processes} × {steps_per_gen} = {gen_batch}"
-    if gen_batch % num_gen:
+        source = (
+            f"per_device_train_batch_size × processes × {what} = "
+            f"{per_device} × {processes} × {steps_per_gen} = {gen_batch}"
+        )
+    # fewer than 2 generations: GRPOConfig refuses them itself
+    if num_gen >= 2 and gen_batch % num_gen:
         raise ConfigError(
             f"train.grpo: the generation batch, {source}, is not divisible by num_generations ({num_gen}); "
-            f"make train.grpo.per_device_train_batch_size a multiple of {num_gen} or change train.grpo.num_generations"
+            f"make train.grpo.per_device_train_batch_size a multiple of {num_gen} "
+            "or change train.grpo.num_generations"
         )
-    loss = _get(g, "loss_type", "dapo")
+    loss = _get(g, "loss_type")
     if loss not in LOSS_TYPES:
         raise ConfigError(f"train.grpo.loss_type '{loss}' is not one of {', '.join(LOSS_TYPES)}")
-    if _get(g, "scale_rewards", "group") not in SCALE_REWARDS:
+    if _get(g, "scale_rewards") not in SCALE_REWARDS:
         raise ConfigError(f"train.grpo.scale_rewards {g['scale_rewards']!r} must be group, batch or none")
-    eps = _get(g, "epsilon", 0.2)
+    eps = _get(g, "epsilon")
     eps_high = g.get("epsilon_high")
     if eps_high is not None and eps_high < eps:
         raise ConfigError(
             f"train.grpo.epsilon_high ({eps_high}) must be >= train.grpo.epsilon ({eps}) (clip-higher)"
         )
-    if _get(g, "beta", 0.0) < 0:
+    if _get(g, "beta") < 0:
         raise ConfigError("train.grpo.beta must be >= 0")
-    if _get(g, "max_completion_length", 256) < 1:
+    if _get(g, "max_completion_length") < 1:
         raise ConfigError("train.grpo.max_completion_length must be >= 1")
-    if _get(g, "max_steps", -1) <= 0 and _get(g, "num_train_epochs", 3.0) <= 0:
+    if _get(g, "max_steps") <= 0 and _get(g, "num_train_epochs") <= 0:
         raise ConfigError("train.grpo: set max_steps > 0 or num_train_epochs > 0")
-    if _get(g, "save_steps", 500) <= 0:
+    if _get(g, "save_steps") <= 0:
         raise ConfigError("train.grpo.save_steps must be > 0: checkpoints are how an interrupted run resumes")
-    if n_prompts is not None:
+    if n_prompts is not None and num_gen >= 2:
         per_gen = gen_batch // num_gen
         if n_prompts < per_gen:
             raise ConfigError(
-                f"train.grpo: one generation batch needs {per_gen} distinct prompts but the {cfg.split} split has "
-                f"{n_prompts}; lower train.grpo.per_device_train_batch_size or add data"
+                f"train.grpo: one generation batch needs {per_gen} distinct prompts but the {cfg.split} "
+                f"split has {n_prompts}; lower train.grpo.per_device_train_batch_size or add data"
             )
     if check_runtime:
         _check_runtime(g)
@@ -110,7 +131,7 @@ def _check_runtime(g: dict[str, Any]) -> None:
         raise ConfigError(
             "train.grpo.use_vllm needs the vllm package (GPU machines); install it or set use_vllm: false"
         )
-    if g.get("use_vllm") and g.get("vllm_mode", "colocate") not in ("colocate", "server"):
+    if g.get("use_vllm") and _get(g, "vllm_mode") not in ("colocate", "server"):
         raise ConfigError(f"train.grpo.vllm_mode '{g['vllm_mode']}' must be colocate or server")
 
 
@@ -139,6 +160,8 @@ def build_grpo_config(
     kwargs.setdefault("log_completions", False)
     try:
         return GRPOConfig(**kwargs)
+    except ZeroDivisionError:
+        raise ConfigError("train.grpo: num_generations and the batch sizes must be >= 1") from None
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"train.grpo: {str(exc).splitlines()[0]}") from None
 

@@ -25,7 +25,8 @@ def preset_path(name_or_path: str, root: Path) -> Path:
 
 
 def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    """Deep merge of mappings; `train.grpo` is replaced whole, since a recipe is a set of choices taken together."""
+    """Deep merge of mappings; `train.grpo` is replaced whole, since a recipe is a set of choices
+    taken together."""
     out = copy.deepcopy(base)
     for key, value in over.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict) and key != "grpo":

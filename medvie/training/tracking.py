@@ -19,7 +19,6 @@ from typing import Any
 from medvie.io import write_text
 
 EXPERIMENT = "medvie"
-PARAM_SECTIONS = ("reward", "sampling", "queries", "model", "warmstart", "train", "text")
 _MAX_PARAM = 6000
 _BAD_KEY = re.compile(r"[^A-Za-z0-9_\-. :/]")
 
@@ -36,12 +35,13 @@ def flatten(prefix: str, obj: Any) -> dict[str, str]:
 
 
 def params_to_log(params) -> dict[str, str]:
-    """`reward.*`, `sampling.*`, `queries.*`, `model.*`, `warmstart.*`, `train.*` from typed Params."""
+    """`reward.*`, `sampling.*`, `queries.*`, `model.*`, `warmstart.*`, `train.*`, `text.*` from typed
+    Params."""
+    from medvie.settings import dump_sections
+
     out: dict[str, str] = {}
-    for section in PARAM_SECTIONS:
-        value = getattr(params, section, None)
-        if value is not None:
-            out.update(flatten(section, value.model_dump(mode="json", by_alias=True)))
+    for section, values in dump_sections(params).items():
+        out.update(flatten(section, values))
     return out
 
 
@@ -105,16 +105,16 @@ def open_run(client, run_id: str | None, artifact_uri: str, run_name: str) -> tu
         tags["mlflow.parentRunId"] = parent
         run_name = os.environ.get("MEDVIE_MLFLOW_RUN_NAME") or run_name
     if not exp_id:
-        exp = client.get_experiment_by_name(EXPERIMENT)
-        exp_id = (
-            exp.experiment_id if exp else client.create_experiment(EXPERIMENT, artifact_location=artifact_uri)
-        )
+        from medvie.registry.promotion import experiment_id
+
+        exp_id = experiment_id(client, EXPERIMENT)
     run = client.create_run(exp_id, run_name=run_name, tags=tags)
     return run.info.run_id, exp_id
 
 
 def log_params(client, run_id: str, params: dict[str, str]) -> None:
-    """Log params; on a resumed run a changed value (e.g. more max_steps) becomes a tag, as MLflow forbids edits."""
+    """Log params; on a resumed run a changed value (e.g. more max_steps) becomes a tag, as MLflow forbids
+    edits."""
     from mlflow.entities import Param, RunTag
 
     existing = client.get_run(run_id).data.params

@@ -10,14 +10,18 @@ stage writes a pointer to the base (pure RL, as in the paper) so the DAG stays t
 
 from __future__ import annotations
 
+import logging
 import random
 from pathlib import Path
 from typing import Any
 
 from medvie.errors import DataError
 from medvie.io import atomic_dir, read_jsonl, write_json
+from medvie.log import shown
 from medvie.training.config import WarmstartConfig
 from medvie.training.pointers import resolve_base, write_pointer
+
+log = logging.getLogger(__name__)
 
 TRANSCRIBE_PROMPT = "Read out all the text of this document, line by line."
 
@@ -37,7 +41,8 @@ def extraction_target(truth: Any, thinking: bool, think_text: str) -> str:
 
 def transcription_target(text_layer: list[dict], max_chars: int) -> str:
     """The page's lines in reading order, cut at the last whole line within `max_chars`."""
-    out, used = [], 0
+    out: list[str] = []
+    used = 0
     for item in text_layer:
         line = str(item.get("text", "")).strip()
         if not line:
@@ -111,8 +116,8 @@ def build_examples(
     share = cfg.transcription_share
     if share > 0 and not transcription:
         raise DataError(
-            f"{records_file}: no text layer for the records of {queries_file.name}; transcription needs one — "
-            "set warmstart.transcription_share: 0"
+            f"{records_file}: no text layer for the records of {queries_file.name}; "
+            "transcription needs one — set warmstart.transcription_share: 0"
         )
     if share >= 1:
         examples = transcription
@@ -140,20 +145,24 @@ def run_warmstart(
     out_dir: Path,
     work_dir: Path,
 ) -> dict[str, Any]:
-    """SFT `base_dir` → full checkpoint in `out_dir`; or, when disabled, a pointer to the base."""
+    """The `warmstart` stage: SFT `base_dir` → full checkpoint in `out_dir`; or, when disabled, a
+    pointer to the base. `records_file` gives transcription targets (text layers); `work_dir` is scratch."""
+    base_dir, queries_dir, records_file = Path(base_dir), Path(queries_dir), Path(records_file)
+    out_dir, work_dir = Path(out_dir), Path(work_dir)
     if not base_dir.exists():
         raise DataError(f"{base_dir}: base model not found; run the model stage first (dvc repro model)")
     if not is_enabled(cfg, model_cfg.name_or_path):
         with atomic_dir(out_dir) as tmp:
             write_pointer(tmp, resolve_base(base_dir), None, final_dir=out_dir)
             write_json(tmp / "warmstart.json", {"enabled": False})
+        log.info("warmstart: off (pointer to %s)", shown(base_dir))
         return {"enabled": False}
 
     queries_file = queries_dir / f"{cfg.split}.jsonl"
     if not queries_file.exists():
         raise DataError(f"{queries_file}: not found; run the queries stage first (dvc repro queries)")
     examples, counts = build_examples(queries_file, records_file, cfg)
-    model, processor, log = _sft(cfg, model_cfg, base_dir, examples, work_dir)
+    model, processor, losses = _sft(cfg, model_cfg, base_dir, examples, work_dir)
     with atomic_dir(out_dir) as tmp:
         model.save_pretrained(str(tmp))
         processor.save_pretrained(str(tmp))
@@ -162,9 +171,10 @@ def run_warmstart(
             "examples": counts,
             "steps": cfg.steps,
             "transcription_share": cfg.transcription_share,
-            "loss": log,
+            "loss": losses,
         }
         write_json(tmp / "warmstart.json", summary)
+    log.info("warmstart: trained %d steps on %d examples -> %s", cfg.steps, counts["total"], shown(out_dir))
     return summary
 
 
@@ -216,9 +226,9 @@ def _sft(cfg: WarmstartConfig, model_cfg, base_dir: Path, examples: list[dict], 
         model=model, args=args, train_dataset=ds, processing_class=processor, peft_config=peft_config
     )
     trainer.train()
-    trained = trainer.model
+    trained: Any = trainer.model
     if cfg.lora:
         # GRPO adds its own adapter on top, so the SFT one is folded into the weights
         trained = trained.merge_and_unload()
-    log = [{"step": h["step"], "loss": h["loss"]} for h in trainer.state.log_history if "loss" in h]
-    return trained, processor, log
+    losses = [{"step": h["step"], "loss": h["loss"]} for h in trainer.state.log_history if "loss" in h]
+    return trained, processor, losses

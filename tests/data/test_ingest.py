@@ -37,7 +37,10 @@ def _broken_folder(source: Path, h) -> dict[str, str]:
     h.blocky_image(3).save(img / "anim.gif")
     (img / "notes.jpg").write_text("not an image at all")
     (source.parent / "outside.png").write_bytes(data)
-    rec = lambda rid, image, lab=None: json.dumps({"id": rid, "image": image, "label": lab or {"Name": "x"}})
+
+    def rec(rid, image, lab=None):
+        return json.dumps({"id": rid, "image": image, "label": lab or {"Name": "x"}})
+
     bad = {
         "corrupt": ("images/corrupt.png", "corrupt_image"),
         "truncated": ("images/truncated.jpg", "truncated_image"),

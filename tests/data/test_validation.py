@@ -10,7 +10,8 @@ import pytest
 
 from medvie.data.config import DataConfig, SplitConfig, ValidateConfig
 from medvie.data.ingest import ingest
-from medvie.data.validation import label_structure, run_validation, validate_records
+from medvie.data.pipeline import run_validate
+from medvie.data.validation import label_structure, validate_records
 from medvie.errors import DataError
 
 
@@ -110,10 +111,21 @@ def test_label_structure_unit():
     assert label_structure({"Indicators": [{"Result": 4}]}, None)["label_leaves_strings"] is False
 
 
-def test_run_validation_writes_reports_and_names_failures(clean, tmp_path):
+def _validate(records: Path, reports: Path) -> dict:
+    return run_validate(
+        ValidateConfig(),
+        DataConfig(),
+        records=records,
+        schema=None,
+        report_json=reports / "validation.json",
+        report_md=reports / "validation.md",
+    )
+
+
+def test_run_validate_writes_reports_and_names_failures(clean, tmp_path, caplog):
     out = _planted(clean, tmp_path, lambda rows: rows + [dict(rows[0])])
     with pytest.raises(DataError) as err:
-        run_validation(out, tmp_path / "reports", ValidateConfig(), SplitConfig())
+        _validate(out, tmp_path / "reports")
     message = str(err.value)
     assert "id_unique" in message and "\n" not in message and "validation.md" in message
     report = json.loads((tmp_path / "reports" / "validation.json").read_text())
@@ -121,5 +133,7 @@ def test_run_validation_writes_reports_and_names_failures(clean, tmp_path):
     assert isinstance(report["n_records"], int)
     assert "FAIL | id_unique" in (tmp_path / "reports" / "validation.md").read_text()
 
-    ok = run_validation(clean, tmp_path / "reports", ValidateConfig(), SplitConfig())
+    with caplog.at_level("INFO", logger="medvie"):
+        ok = _validate(clean, tmp_path / "reports")
     assert ok["success"] and json.loads((tmp_path / "reports" / "validation.json").read_text())["success"]
+    assert any(m.startswith("validation passed:") for m in caplog.messages)

@@ -1,4 +1,5 @@
-"""Evaluation: the OCR baseline on synthetic reports, and every output of the evaluate stage with a fake model."""
+"""Evaluation: the OCR baseline on synthetic reports, and every output of the evaluate stage
+with a fake model."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from medvie.data import synth
 from medvie.evaluation.config import EvaluateConfig
 from medvie.evaluation.ocr_baseline import RuleReader, SchemaNames, answer
 from medvie.io import write_jsonl
+from medvie.paths import STAGES
+from medvie.settings import parse_params
 
 SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "medical.json"
-synth = pytest.importorskip("medvie.data.synth")
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +98,6 @@ def _write_case(root: Path, reports) -> list[dict]:
 
 
 def test_evaluate_writes_metrics_plots_report_predictions_and_mlflow(tmp_path, reports, monkeypatch):
-    pytest.importorskip("medvie.rewards.metrics")
     from medvie.evaluation.pipeline import build_predictors, run_evaluate
 
     queries = _write_case(tmp_path, reports)
@@ -110,10 +112,15 @@ def test_evaluate_writes_metrics_plots_report_predictions_and_mlflow(tmp_path, r
         return ["no json here"] * len(rows)
 
     cfg = EvaluateConfig(models=["grpo"], thumb_side=64, worst_cases=2)
-    predictors = build_predictors(
-        cfg.model_copy(update={"models": []}), tmp_path, SCHEMA
-    )  # ocr_baseline only
-    body = run_evaluate(cfg, tmp_path, predictors={"grpo": perfect, "base": broken, **predictors})
+    where = STAGES["evaluate"].resolve(tmp_path, parse_params({"evaluate": cfg.model_dump()}), schema=SCHEMA)
+    predictors = build_predictors(  # ocr_baseline only
+        cfg.model_copy(update={"models": []}),
+        models=where["models"],
+        records=where["records"],
+        text=where["text"],
+        schema=where["schema"],
+    )
+    body = run_evaluate(cfg, None, predictors={"grpo": perfect, "base": broken, **predictors}, **where)
 
     saved = json.loads((tmp_path / "metrics" / "eval.json").read_text())
     assert saved == body and set(body) == {"grpo", "base", "ocr_baseline"}

@@ -1,14 +1,13 @@
-"""Tiny Qwen2.5-VL: build, save, reload offline with the Auto classes, PEFT pointer dirs, batched generation."""
+"""Tiny Qwen2.5-VL: build, save, reload offline with the Auto classes, PEFT pointer dirs, batched
+generation."""
 
 import json
 
 import pytest
 from PIL import Image, ImageDraw
 
-torch = pytest.importorskip("torch")
-
-from medvie.errors import ConfigError  # noqa: E402
-from medvie.modeling.tiny import TinySpec, build_tiny, build_tokenizer, save_tiny  # noqa: E402
+from medvie.errors import ConfigError
+from medvie.modeling.tiny import TinySpec, build_tiny, build_tokenizer, save_tiny
 
 SPEC = TinySpec(
     hidden=32,
@@ -78,7 +77,7 @@ def test_load_and_generate_batch_with_lora_pointer(tiny_dir, tmp_path):
     plain, _ = load(str(tiny_dir))
     diff = [
         (a - b).abs().max().item()
-        for (n, a), (_, b) in zip(model.named_parameters(), plain.named_parameters())
+        for (n, a), (_, b) in zip(model.named_parameters(), plain.named_parameters(), strict=True)
     ]
     assert max(diff) > 0  # the adapter changed the weights
     outs = generate(

@@ -4,12 +4,10 @@ import json
 
 import pytest
 
-pytest.importorskip("torch")
-
-from medvie.errors import ConfigError  # noqa: E402
-from medvie.modeling.base import prepare_base  # noqa: E402
-from medvie.modeling.config import ModelConfig  # noqa: E402
-from medvie.settings import parse_params  # noqa: E402
+from medvie.errors import ConfigError
+from medvie.modeling.base import prepare_base
+from medvie.modeling.config import ModelConfig
+from medvie.settings import parse_params
 
 
 def test_tiny_missing_names_the_command(tmp_path):

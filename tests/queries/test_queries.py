@@ -85,7 +85,10 @@ def test_queries_are_deterministic_and_order_independent(ingested):
     sel = [r for r in records if r["split"] == "train"]
     a = build_query_sets(records, sel, cfg, "out", schema_path=SCHEMA_FILE)
     b = build_query_sets(records[::-1], sel[::-1], cfg, "out", schema_path=SCHEMA_FILE)
-    key = lambda rows: sorted(json.dumps(q, sort_keys=True) for q in rows)
+
+    def key(rows):
+        return sorted(json.dumps(q, sort_keys=True) for q in rows)
+
     assert all(key(a[s]) == key(b[s]) for s in a)
     c = build_query_sets(records, sel, cfg.model_copy(update={"seed": 6}), "out", schema_path=SCHEMA_FILE)
     assert key(a["train"]) != key(c["train"])
@@ -185,12 +188,12 @@ def test_run_queries_writes_splits_and_load_queries_gives_pil(ingested, tmp_path
     selected.write_text("".join(json.dumps({"id": r["id"]}) + "\n" for r in records if r["split"] == "train"))
     out = tmp_path / "data" / "queries"
     summary = run_queries(
-        root,
-        selected,
-        out,
         QueriesConfig(per_record=2, text_hints="layer"),
-        text_dir=None,
-        schema_path=SCHEMA_FILE,
+        records=root,
+        selected=selected,
+        text=None,
+        schema=SCHEMA_FILE,
+        out=out,
     )
     assert summary["train"] == {
         "queries": 6,
@@ -220,7 +223,14 @@ def test_missing_selected_record_is_an_error(ingested, tmp_path):
     selected = tmp_path / "selected.jsonl"
     selected.write_text(json.dumps({"id": "nope"}) + "\n")
     with pytest.raises(DataError, match="'nope' is not in the ingested records"):
-        run_queries(root, selected, tmp_path / "q", QueriesConfig(), schema_path=SCHEMA_FILE)
+        run_queries(
+            QueriesConfig(),
+            records=root,
+            selected=selected,
+            text=None,
+            schema=SCHEMA_FILE,
+            out=tmp_path / "q",
+        )
 
 
 def test_rows_may_ask_a_subset_of_their_fields():

@@ -111,7 +111,7 @@ class DonutEvaluator:
 
     def cal_f1(self, preds: list, answers: list) -> float:
         total_tp, total_fn_or_fp = 0, 0
-        for pred, answer in zip(preds, answers):
+        for pred, answer in zip(preds, answers, strict=False):
             pred, answer = self.flatten(self.normalize_dict(pred)), self.flatten(self.normalize_dict(answer))
             for field in pred:
                 if field in answer:

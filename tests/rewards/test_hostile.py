@@ -20,7 +20,7 @@ HOSTILE = [
     "<answer>" * 30_000 + "</think>" * 30_000,
     "```" * 100_000,
     '<think>t</think><answer>{"Indicators": ['
-    + ",".join(['{"Item Name": "WBC", "Result": "%d"}' % i for i in range(3000)])
+    + ",".join([f'{{"Item Name": "WBC", "Result": "{i}"}}' for i in range(3000)])
     + "]}</answer>",
     '<think>t</think><answer>{"Age": 1' + "0" * 5000 + "}</answer>",
     None,

@@ -41,7 +41,7 @@ def test_selection_is_deterministic_and_reasons_recorded(pool, tmp_path):
     assert len({r["id"] for r in a}) == 10
     reasons = [r["selection"] for r in a]
     assert reasons[0]["distance"] is None and all(r["distance"] > 0 for r in reasons[1:])
-    assert all(r["stratum"] == s["doc_type"] for r, s in zip(reasons, a))
+    assert all(r["stratum"] == s["doc_type"] for r, s in zip(reasons, a, strict=True))
     assert "image_path" not in a[0]
 
 
@@ -100,11 +100,11 @@ def test_groups_are_standardised_so_none_dominates():
 
 def test_run_sample_writes_selection_and_metrics(ingested, tmp_path):
     report = run_sample(
-        ingested,
         SamplingConfig(n=7),
+        records=ingested,
         out=tmp_path / "sel.jsonl",
         metrics=tmp_path / "m" / "diversity.json",
-        cache_path=tmp_path / "f.npz",
+        cache=tmp_path / "f.npz",
     )
     rows = [json.loads(line) for line in (tmp_path / "sel.jsonl").read_text().splitlines()]
     assert len(rows) == 7 and all("selection" in r for r in rows)

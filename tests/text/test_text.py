@@ -5,10 +5,11 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from medvie.errors import DataError, MedvieError
+from medvie.evaluation.config import EvaluateConfig
 from medvie.queries.config import QueriesConfig
-from medvie.queries.pipeline import run_ocr_stage
 from medvie.text import ocr as ocr_mod
 from medvie.text.config import TextConfig
+from medvie.text.pipeline import records_needing_ocr, run_ocr_stage
 from medvie.text.store import MANIFEST, format_hints, load_text, ocr_records
 
 TSV = "\n".join(
@@ -79,11 +80,12 @@ def test_ocr_cache_reuses_prunes_and_load_text_prefers_it(tmp_path, monkeypatch)
 
 def test_ocr_stage_is_empty_and_fast_when_not_needed(tmp_path):
     m = run_ocr_stage(
-        tmp_path / "missing",
-        tmp_path / "missing.jsonl",
-        tmp_path / "text",
         TextConfig(),
         QueriesConfig(text_hints="off"),
+        EvaluateConfig(baselines=[]),
+        records=tmp_path / "missing",
+        selected=tmp_path / "missing.jsonl",
+        out=tmp_path / "text",
     )
     assert m["images"] == 0 and json.loads((tmp_path / "text" / MANIFEST).read_text())["images"] == 0
 
@@ -117,8 +119,6 @@ def test_tesseract_reads_a_rendered_line(tmp_path):
 
 
 def test_ocr_baseline_auto_picks_only_records_without_a_text_layer(tmp_path):
-    from medvie.queries.pipeline import records_needing_ocr
-
     recs = [
         dict(_rec(i, tmp_path, layer=i % 2 == 0), split=["train", "val", "test"][i % 3]) for i in range(9)
     ]

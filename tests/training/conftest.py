@@ -26,6 +26,14 @@ SPEC = dict(
 
 
 @pytest.fixture(scope="session")
+def grpo_recipe() -> dict:
+    """train.grpo of the project's params.yaml: a test overrides, explicitly, only what it must."""
+    from medvie.settings import load_params
+
+    return dict(load_params(Path(__file__).resolve().parents[2] / "params.yaml").train.grpo)
+
+
+@pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
     from medvie.modeling.processor import PIXELS_PER_TOKEN
     from medvie.modeling.tiny import TinySpec, build_tiny, save_tiny
@@ -43,7 +51,8 @@ def _page(i: int) -> Image.Image:
 
 
 def write_queries(root: Path, n: int = 8, thinking: bool = True) -> Path:
-    """data/queries/train.jsonl + images in the queries contract, and data/ingested/records.jsonl with text layers."""
+    """data/queries/train.jsonl + images in the queries contract, and data/ingested/records.jsonl
+    with text layers."""
     qdir = root / "data" / "queries"
     (qdir / "images").mkdir(parents=True, exist_ok=True)
     ing = root / "data" / "ingested"
@@ -100,7 +109,7 @@ def _fake_rewards() -> types.ModuleType:
 
     def matching_reward(completions, truth, **kwargs):
         texts = [c[0]["content"] if isinstance(c, list) else c for c in completions]
-        return [float(json.loads(t_)["Name"] in t) for t, t_ in zip(texts, truth)]
+        return [float(json.loads(t_)["Name"] in t) for t, t_ in zip(texts, truth, strict=True)]
 
     format_reward.__name__, matching_reward.__name__ = "format", "matching"
     mod = types.ModuleType("medvie.rewards.registry")

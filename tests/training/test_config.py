@@ -1,4 +1,5 @@
-"""train/warmstart params: GRPO keys checked by name, config errors before any model loads, presets, accelerate."""
+"""train/warmstart params: GRPO keys checked by name, config errors before any model loads, presets,
+accelerate. The GRPO recipe of these tests is params.yaml's (`grpo_recipe`), overridden per test."""
 
 from __future__ import annotations
 
@@ -10,15 +11,15 @@ import pytest
 import yaml
 
 from medvie.errors import ConfigError
-from medvie.settings import parse_params
-from medvie.training.config import TINY_GRPO, grpo_field_names
-from medvie.training.grpo import validate
+from medvie.settings import PARAM_SECTIONS, dump_sections, load_params, parse_params
+from medvie.training.config import TrainConfig, grpo_field_names
+from medvie.training.grpo import LOSS_TYPES, build_grpo_config, validate
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _train(**grpo):
-    return parse_params({"train": {"grpo": {**TINY_GRPO, **grpo}}}).train
+def _train(recipe: dict, **grpo):
+    return parse_params({"train": {"grpo": {**recipe, **grpo}}}).train
 
 
 def test_field_list_matches_installed_trl():
@@ -46,39 +47,96 @@ def test_unknown_lora_key_is_an_error():
         parse_params({"train": {"lora": {"rank": 8}}})
 
 
-def test_batch_not_divisible_names_params():
+def test_batch_not_divisible_names_params(grpo_recipe):
+    recipe = {**grpo_recipe, "num_generations": 4, "gradient_accumulation_steps": 1}
     with pytest.raises(
         ConfigError, match=r"not divisible by num_generations \(4\).*per_device_train_batch_size"
     ):
-        validate(_train(per_device_train_batch_size=3), processes=1)
+        validate(_train(recipe, per_device_train_batch_size=3), processes=1)
     # two processes of 2 make a generation batch of 4: fine
-    validate(_train(per_device_train_batch_size=2), processes=2, check_runtime=False)
+    validate(_train(recipe, per_device_train_batch_size=2), processes=2, check_runtime=False)
 
 
 @pytest.mark.parametrize(
     ("grpo", "message"),
     [
-        ({"num_generations": 1, "per_device_train_batch_size": 1}, "num_generations"),
         ({"epsilon": 0.3, "epsilon_high": 0.2}, "epsilon_high"),
         ({"loss_type": "ppo"}, "loss_type 'ppo'"),
         ({"save_steps": 0}, "save_steps"),
         ({"use_cpu": False, "bf16": True, "fp16": True}, "fp16"),
     ],
 )
-def test_config_errors(grpo, message):
+def test_config_errors(grpo, message, grpo_recipe):
     with pytest.raises(ConfigError, match=message):
-        validate(_train(**grpo), processes=1)
+        validate(_train(grpo_recipe, **grpo), processes=1)
 
 
-def test_too_few_prompts_for_a_generation_batch():
+@pytest.mark.parametrize(
+    ("grpo", "message"),
+    [
+        ({"num_generations": 1, "per_device_train_batch_size": 1}, "at least 2 generations"),
+        ({"num_generations": 0}, "num_generations and the batch sizes must be >= 1"),
+        ({"generation_batch_size": 8, "steps_per_generation": 2}, "can not be both configured"),
+        ({"generation_batch_size": 12, "per_device_train_batch_size": 8}, "divisible by the global batch"),
+    ],
+)
+def test_grpo_config_checks_are_trls_and_still_fail_before_the_model(grpo, message, grpo_recipe, tmp_path):
+    # validate leaves these to GRPOConfig; building it (train does, before the model) names the error
+    cfg = _train(grpo_recipe, **grpo)
+    validate(cfg, processes=1, check_runtime=False)
+    with pytest.raises(ConfigError, match=rf"^train\.grpo: .*{message}"):
+        build_grpo_config(cfg, tmp_path / "ckpt")
+
+
+def test_a_key_left_out_takes_the_installed_trl_default():
+    from trl import GRPOConfig
+
+    defaults = {f.name: f.default for f in dataclasses.fields(GRPOConfig)}
+    assert TrainConfig().grpo == {}  # the code holds no recipe: params.yaml and presets do
+    per_device = defaults["per_device_train_batch_size"]
+    odd = next(n for n in range(3, per_device + 2) if per_device % n)
+    with pytest.raises(
+        ConfigError, match=rf"= {per_device} × 1 × {defaults['gradient_accumulation_steps']} "
+    ):
+        validate(parse_params({"train": {"grpo": {"num_generations": odd}}}).train, processes=1)
+    validate(parse_params({}).train, processes=1, check_runtime=False)  # TRL's defaults are consistent
+
+
+def test_loss_types_are_the_installed_trls():
+    import re
+
+    from trl import GRPOConfig
+
+    help_text = {f.name: f.metadata.get("help", "") for f in dataclasses.fields(GRPOConfig)}["loss_type"]
+    supported = re.search(r"Supported values are (.*?)\. ", help_text).group(1)
+    assert set(re.findall(r"'(\w+)'", supported)) == set(LOSS_TYPES)
+
+
+def test_params_yaml_recipe_reaches_grpo_config_unchanged(grpo_recipe, tmp_path):
+    assert grpo_recipe["max_steps"] > 0 and grpo_recipe["use_cpu"]
+    cfg = _train(grpo_recipe)
+    validate(cfg, processes=1)
+    args = build_grpo_config(cfg, tmp_path / "ckpt")
+    for key, value in grpo_recipe.items():
+        got = getattr(args, key)
+        assert getattr(got, "value", got) == value, key
+
+
+def test_too_few_prompts_for_a_generation_batch(grpo_recipe):
     with pytest.raises(ConfigError, match="needs 2 distinct prompts"):
-        validate(_train(per_device_train_batch_size=8), n_prompts=1, check_runtime=False)
+        validate(
+            _train(
+                grpo_recipe, num_generations=4, per_device_train_batch_size=8, gradient_accumulation_steps=1
+            ),
+            n_prompts=1,
+            check_runtime=False,
+        )
 
 
-def test_config_error_comes_before_the_model_loads(tmp_path, rewards_registry):
+def test_config_error_comes_before_the_model_loads(tmp_path, rewards_registry, grpo_recipe):
     from medvie.training.train import train_grpo
 
-    params = parse_params({"train": {"grpo": {**TINY_GRPO, "per_device_train_batch_size": 3}}})
+    params = parse_params({"train": {"grpo": {**grpo_recipe, "per_device_train_batch_size": 3}}})
     # nothing exists under tmp_path: the batch error must win over missing data or model
     with pytest.raises(ConfigError, match="per_device_train_batch_size"):
         train_grpo(params, tmp_path)
@@ -147,7 +205,18 @@ def test_lora_targets_only_the_language_model():
     assert pattern.fullmatch("model.language_model.layers.0.self_attn.q_proj")
     assert not pattern.fullmatch("model.visual.blocks.0.attn.qkv")
     assert lora_config(parse_params({"train": {"lora": {"enabled": False}}}).train) is None
-    assert json.dumps(TINY_GRPO)  # the default recipe is plain data
+
+
+def test_param_sections_dump_by_params_yaml_names():
+    params = load_params(REPO / "params.yaml")
+    dumped = dump_sections(params)
+    assert tuple(dumped) == PARAM_SECTIONS and {"text", "train", "reward"} <= set(PARAM_SECTIONS)
+    assert dumped["train"]["grpo"] == params.train.grpo
+    assert dumped["reward"]["duplicate_keys"] == params.reward.duplicate_keys
+    assert json.loads(json.dumps(dumped)) == dumped  # JSON types only: MLflow params and registry tags
+    extra = dump_sections(params, (*PARAM_SECTIONS, "evaluate", "validate", "register"))
+    assert extra["validate"] == params.validate_.model_dump(mode="json", by_alias=True)
+    assert extra["register"]["name"] == params.register_.name
 
 
 def test_exponent_floats_in_params_file_are_numbers(tmp_path):

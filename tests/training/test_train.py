@@ -8,26 +8,30 @@ import json
 import pytest
 
 from medvie.settings import parse_params
-from medvie.training.config import TINY_GRPO
 
 
-def _params(**grpo):
-    # 8-token completions: the random model never stops early, so steps stay short
-    return parse_params(
-        {"train": {"grpo": {**TINY_GRPO, "max_completion_length": 8, "save_steps": 1, **grpo}}}
-    )
+@pytest.fixture
+def make_params(grpo_recipe):
+    def make(**grpo):
+        # params.yaml's recipe with 8-token completions and 4 completions a step: the random model
+        # never stops early, so steps stay short
+        short = {"max_completion_length": 8, "save_steps": 1, "per_device_train_batch_size": 4}
+        return parse_params({"train": {"grpo": {**grpo_recipe, **short, **grpo}}})
+
+    return make
 
 
-def _run(project, **grpo):
+@pytest.fixture
+def run(project, make_params):
     from medvie.training.train import train_grpo
 
-    return train_grpo(_params(**grpo), project)
+    return lambda **grpo: train_grpo(make_params(**grpo), project)
 
 
-def test_grpo_lora_run_writes_adapter_mlflow_and_curves(project):
+def test_grpo_lora_run_writes_adapter_mlflow_and_curves(project, run, make_params):
     from mlflow import MlflowClient
 
-    summary = _run(project, max_steps=2)
+    summary = run(max_steps=2)
     out = project / "models" / "grpo"
     assert (out / "adapter" / "adapter_config.json").exists()
     assert (out / "adapter" / "adapter_model.safetensors").exists()
@@ -52,7 +56,7 @@ def test_grpo_lora_run_writes_adapter_mlflow_and_curves(project):
     assert [m.step for m in client.get_metric_history(run.info.run_id, "reward")] == [1, 2]
     from medvie.rewards.registry import build_reward_funcs
 
-    names = [f.__name__ for f in build_reward_funcs(_params().reward)[0]]
+    names = [f.__name__ for f in build_reward_funcs(make_params().reward)[0]]
     for name in names:  # each reward part, per step
         assert len(client.get_metric_history(run.info.run_id, f"rewards/{name}/mean")) == 2
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
@@ -66,15 +70,18 @@ def test_grpo_lora_run_writes_adapter_mlflow_and_curves(project):
     assert summary["step_time_mean_s"] > 0 and summary["peak_rss_mib"] > 0
 
 
-def test_interrupted_training_resumes_from_last_checkpoint(project):
-    first = _run(project, max_steps=2)
+def test_interrupted_training_resumes_from_last_checkpoint(project, run):
+    first = run(max_steps=2)
     ckpts = project / "build" / "train" / "checkpoints"
     assert (ckpts / "checkpoint-2").is_dir()
-    # as after a kill: the stage's output is gone (DVC removes it), the work dir stays
+    # as after a kill before the model was published: the stage's output is gone (DVC removes it),
+    # the work dir stays and its state says the run did not finish
     import shutil
 
     shutil.rmtree(project / "models" / "grpo")
-    second = _run(project, max_steps=4)
+    state_file = project / "build" / "train" / "run_state.json"
+    state_file.write_text(json.dumps({**json.loads(state_file.read_text()), "finished": False}))
+    second = run(max_steps=4)
     assert second["resumed_from_step"] == 2 and second["global_step"] == 4
     state = json.loads((project / "models" / "grpo" / "trainer_state.json").read_text())
     assert [h["step"] for h in state["log_history"] if "reward" in h] == [1, 2, 3, 4]
@@ -107,14 +114,19 @@ def test_resume_never_discards_checkpoints(tmp_path, resume):
     assert _prepare_work_dir(tmp_path, "aaa", resume) == (None, None)
 
 
-def test_full_fine_tuning_writes_a_checkpoint(project):
+def test_full_fine_tuning_writes_a_checkpoint(project, grpo_recipe):
     from medvie.training.train import train_grpo
 
     params = parse_params(
         {
             "train": {
                 "lora": {"enabled": False},
-                "grpo": {**TINY_GRPO, "max_steps": 1, "max_completion_length": 4},
+                "grpo": {
+                    **grpo_recipe,
+                    "max_steps": 1,
+                    "max_completion_length": 4,
+                    "per_device_train_batch_size": 4,
+                },
             }
         }
     )
