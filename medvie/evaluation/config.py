@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
 from medvie.config_base import Section
 from medvie.paths import INGESTED, TEST_QUERIES, TEXT
+
+
+class GenerationSettings(Section):
+    """How evaluation (and serving, which reuses its predictor) decodes. Every value is explicit, so a
+    checkpoint's generation_config.json (Qwen ships repetition_penalty 1.05 and sampling) never takes part;
+    the defaults are greedy decoding, transformers' global defaults."""
+
+    do_sample: bool = Field(False, description="false: greedy (the scores compare models, not samples)")
+    temperature: float = Field(1.0, gt=0, description="sampling only")
+    top_p: float = Field(1.0, gt=0, le=1, description="sampling only")
+    top_k: int = Field(50, ge=0, description="sampling only; 0: off")
+    repetition_penalty: float = Field(1.0, gt=0, description="1.0: none; applied in greedy decoding too")
+    num_beams: int = Field(1, ge=1, description="1: no beam search")
+
+    def as_kwargs(self) -> dict[str, Any]:
+        """The transformers GenerationConfig fields, by their names there."""
+        return self.model_dump()
 
 
 class EvaluateConfig(Section):
@@ -27,3 +44,10 @@ class EvaluateConfig(Section):
     worst_cases: int = Field(8, ge=0, description="worst queries per model shown in reports/eval.md")
     thumb_side: int = Field(192, ge=32, le=1024, description="longer side of report thumbnails (px)")
     device: str = Field("cpu", description="torch device for generation")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto",
+        description="weights dtype of the evaluated models; auto: float32 on CPU, the checkpoint's on GPU",
+    )
+    generation: GenerationSettings = Field(
+        GenerationSettings(), description="decoding settings; the checkpoint's generation_config is not used"
+    )

@@ -10,7 +10,13 @@ from typing import Any
 
 from medvie.evaluation.config import EvaluateConfig
 from medvie.evaluation.evaluate import evaluate, load_eval_queries, metrics_file, queries_hash
-from medvie.evaluation.predictors import Predictor, model_predictor, ocr_predictor
+from medvie.evaluation.predictors import (
+    Predictor,
+    generation_tags,
+    model_predictor,
+    ocr_predictor,
+    predictor_settings,
+)
 from medvie.evaluation.report import write_plots, write_predictions, write_report
 from medvie.io import write_json
 from medvie.log import shown
@@ -33,9 +39,7 @@ def build_predictors(
         if not model_dir.is_dir():
             log.warning("evaluate: %s not found, skipped", shown(model_dir))
             continue
-        predictors[name] = model_predictor(
-            model_dir, device=cfg.device, max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size
-        )
+        predictors[name] = model_predictor(model_dir, **predictor_settings(cfg))
     if "ocr_baseline" in cfg.baselines:
         predictors["ocr_baseline"] = ocr_predictor(
             records, text if text is not None and Path(text).is_dir() else None, schema=schema
@@ -111,7 +115,7 @@ def run_evaluate(
                 "eval/metrics": Path(metrics),
                 "eval/plots": Path(plots),
             },
-            tags={"eval.test_set_hash": test_hash},
+            tags={"eval.test_set_hash": test_hash, **generation_tags(cfg)},
         )
     write_json(meta, info)
     for name, m in body.items():

@@ -10,7 +10,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from medvie.errors import DataError, MedvieError
+from medvie.errors import ConfigError, DataError, MedvieError
+from medvie.evaluation.config import EvaluateConfig, GenerationSettings
 from medvie.log import progress
 
 Predictor = Callable[[Sequence[dict]], list[Any]]
@@ -30,17 +31,36 @@ def open_image(path: str | Path):
 
 
 def model_predictor(
-    model_dir: str | Path, *, device: str = "cpu", max_new_tokens: int = 512, batch_size: int = 8
+    model_dir: str | Path,
+    *,
+    device: str = "cpu",
+    max_new_tokens: int = 512,
+    batch_size: int = 8,
+    dtype: str = "auto",
+    generation: GenerationSettings | None = None,
 ) -> Predictor:
-    """Greedy, batched generation with a model directory (HF checkpoint or medvie_model.json)."""
+    """Batched generation with a model directory (HF checkpoint or medvie_model.json), loaded on `device` in
+    `dtype`, decoding with `generation` (evaluate.generation; default: greedy) and never with the
+    checkpoint's own generation_config."""
     from medvie import modeling
+    from medvie.modeling.loading import decoding_config
 
     model_dir = Path(model_dir)
     if not model_dir.exists():
         raise MedvieError(
             f"{model_dir}: model directory not found; run its stage or drop it from evaluate.models"
         )
-    model, processor = modeling.load(str(model_dir), device=device)
+    if str(device).startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ConfigError(
+                f"evaluate.device is {device} but this machine has no GPU; set evaluate.device: cpu "
+                "(and evaluate.dtype: auto)"
+            )
+    model, processor = modeling.load(str(model_dir), device=device, dtype=dtype)
+    settings = (generation or GenerationSettings()).as_kwargs()
+    gen_config = decoding_config(model, settings, max_new_tokens)
 
     def predict(rows: Sequence[dict]) -> list[Any]:
         out: list[Any] = []
@@ -56,13 +76,33 @@ def model_predictor(
                     images,
                     [r["prompt"] for r in chunk],
                     max_new_tokens=max_new_tokens,
-                    do_sample=False,
                     batch_size=batch_size,
+                    generation_config=gen_config,
                 )
             )
         return out
 
     return predict
+
+
+def predictor_settings(cfg: EvaluateConfig) -> dict[str, Any]:
+    """`model_predictor`'s keyword arguments from the evaluate section: device, dtype, tokens, batch,
+    decoding."""
+    return {
+        "device": cfg.device,
+        "dtype": cfg.dtype,
+        "max_new_tokens": cfg.max_new_tokens,
+        "batch_size": cfg.batch_size,
+        "generation": cfg.generation,
+    }
+
+
+def generation_tags(cfg: EvaluateConfig) -> dict[str, str]:
+    """How the evaluate stage loads and decodes, as MLflow tags of the run it logs into (tags, not params:
+    a re-evaluation with other settings logs into the same run)."""
+    values = {k: v for k, v in predictor_settings(cfg).items() if k != "generation"}
+    values.update({f"generation.{k}": v for k, v in cfg.generation.as_kwargs().items()})
+    return {f"eval.{k}": str(v) for k, v in values.items()}
 
 
 def ocr_predictor(

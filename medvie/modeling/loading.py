@@ -183,6 +183,27 @@ def load(
     return model, processor
 
 
+# what a checkpoint's generation_config.json still decides under an explicit decoding config: its tokens
+_TOKEN_FIELDS = ("bos_token_id", "eos_token_id", "pad_token_id", "decoder_start_token_id")
+
+
+def decoding_config(model, settings: dict[str, Any], max_new_tokens: int):
+    """A GenerationConfig holding `settings` (GenerationConfig fields) and the checkpoint's special tokens
+    only, every other field at transformers' global default. It also replaces `model.generation_config`:
+    `generate` fills the fields a passed config leaves unset from there, so the checkpoint's decoding
+    choices (a repetition penalty, sampling) cannot come back in."""
+    from transformers import GenerationConfig
+
+    source = getattr(model, "generation_config", None)
+    tokens = {k: getattr(source, k, None) for k in _TOKEN_FIELDS}
+    config = GenerationConfig(
+        **{k: v for k, v in tokens.items() if v is not None}, **settings, max_new_tokens=max_new_tokens
+    )
+    config.update(**GenerationConfig._get_default_generation_params(), defaults_only=True)
+    model.generation_config = config
+    return config
+
+
 def _apply_template(processor, prompt: list[dict]) -> str:
     return processor.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
 
@@ -196,12 +217,16 @@ def generate(
     max_new_tokens: int,
     do_sample: bool = False,
     batch_size: int = 8,
+    generation_config=None,
     **gen_kwargs,
 ) -> list[str]:
     """Completions (special tokens stripped) for chat `prompts`, each with its image (`None` for text-only).
 
-    Batched with left padding; greedy unless `do_sample`.
+    Batched with left padding. With `generation_config` (see `decoding_config`) it decides the decoding
+    and `do_sample` is not used; without, greedy unless `do_sample`, other settings from the checkpoint.
     """
+    import copy
+
     import torch
 
     if len(images) != len(prompts):
@@ -209,6 +234,13 @@ def generate(
     tok = processor.tokenizer
     tok.padding_side = "left"
     pad_id = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+    if generation_config is not None:
+        generation_config = copy.deepcopy(generation_config)
+        generation_config.max_new_tokens = max_new_tokens
+        generation_config.pad_token_id = pad_id
+        decoding: dict[str, Any] = {"generation_config": generation_config}
+    else:
+        decoding = {"max_new_tokens": max_new_tokens, "do_sample": do_sample, "pad_token_id": pad_id}
     device = next(model.parameters()).device
     out: list[str] = []
     for start in range(0, len(prompts), batch_size):
@@ -227,19 +259,14 @@ def generate(
                     max_new_tokens=max_new_tokens,
                     do_sample=do_sample,
                     batch_size=1,
+                    generation_config=generation_config,
                     **gen_kwargs,
                 )
             continue
         inputs = processor(text=texts, images=imgs or None, padding=True, return_tensors="pt")
         inputs = {k: v.to(device) if hasattr(v, "to") else v for k, v in inputs.items()}
         with torch.inference_mode():
-            seqs = model.generate(
-                **inputs,
-                max_new_tokens=max_new_tokens,
-                do_sample=do_sample,
-                pad_token_id=pad_id,
-                **gen_kwargs,
-            )
+            seqs = model.generate(**inputs, **decoding, **gen_kwargs)
         new = seqs[:, inputs["input_ids"].shape[1] :]
         out += tok.batch_decode(new, skip_special_tokens=True, clean_up_tokenization_spaces=False)
     return out

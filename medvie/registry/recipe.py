@@ -36,6 +36,9 @@ class Generation(BaseModel):
     max_new_tokens: int = Field(512, ge=1)
     batch_size: int = Field(8, ge=1)
     device: str = "cpu"
+    dtype: str = "auto"
+    # the evaluate section's decoding (greedy by default): a served model decodes as it was evaluated
+    decoding: dict[str, Any] = Field(default_factory=dict)
 
 
 class ImageBounds(BaseModel):
@@ -72,7 +75,11 @@ class Recipe(BaseModel):
             text={**engine_signature(params.text), "timeout_s": params.text.timeout_s},
             image=ImageBounds(max_side=params.data.max_image_side, max_pixels=params.data.max_image_pixels),
             generation=Generation(
-                max_new_tokens=ev.max_new_tokens, batch_size=ev.batch_size, device=ev.device
+                max_new_tokens=ev.max_new_tokens,
+                batch_size=ev.batch_size,
+                device=ev.device,
+                dtype=ev.dtype,
+                decoding=ev.generation.as_kwargs(),
             ),
             schema_=json.loads(schema_path.read_text(encoding="utf-8")),
             schema_file=q.schema_,

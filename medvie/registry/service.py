@@ -188,11 +188,16 @@ class Extractor:
 
             check_engine(recipe.text_config())  # a missing engine fails at load, with its install hint
         gen = recipe.generation
+        from medvie.evaluation.config import GenerationSettings
+
+        device = device or serving_device(gen.device)
         predictor = model_predictor(
             model_dir,
-            device=device or serving_device(gen.device),
+            device=device,
+            dtype=gen.dtype if device != "cpu" else "auto",
             max_new_tokens=gen.max_new_tokens,
             batch_size=gen.batch_size,
+            generation=GenerationSettings(**gen.decoding),
         )
         return cls(predictor, recipe)
 

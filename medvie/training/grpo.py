@@ -5,7 +5,9 @@ GRPOConfig validates itself when `build_grpo_config` builds it (before any model
 not both generation_batch_size and steps_per_generation, bf16 only where supported. `validate`
 adds what TRL checks late (loss_type, vllm_mode: when the trainer starts) or never, the batch
 divisibility again with a message naming the param to change, and the hardware checks. A key left
-out of train.grpo takes TRL's own default, read from the installed GRPOConfig.
+out of train.grpo takes TRL's own default, read from the installed GRPOConfig. `check_launch` compares
+train.grpo with the launch (the variables `accelerate launch` exports from its config file) where
+transformers would refuse the pair only once the model is loaded and the trainer built.
 """
 
 from __future__ import annotations
@@ -135,6 +137,40 @@ def _check_runtime(g: dict[str, Any]) -> None:
         raise ConfigError(f"train.grpo.vllm_mode '{g['vllm_mode']}' must be colocate or server")
 
 
+def _env_flag(name: str) -> bool:
+    """An accelerate launch variable read as accelerate reads it (`str_to_bool`)."""
+    return os.environ.get(name, "false").strip().lower() in ("y", "yes", "t", "true", "on", "1")
+
+
+def _fsdp_activation_checkpointing(grpo: dict[str, Any]) -> bool:
+    """FSDP's own activation checkpointing: from the accelerate config (`fsdp_activation_checkpointing`,
+    exported as FSDP_ACTIVATION_CHECKPOINTING) or from train.grpo's fsdp_config."""
+    if _env_flag("ACCELERATE_USE_FSDP") and _env_flag("FSDP_ACTIVATION_CHECKPOINTING"):
+        return True
+    fsdp_config = grpo.get("fsdp_config")
+    if grpo.get("fsdp") and isinstance(fsdp_config, dict):
+        value = fsdp_config.get("activation_checkpointing", fsdp_config.get("fsdp_activation_checkpointing"))
+        return str(value).strip().lower() in ("y", "yes", "t", "true", "on", "1")
+    return False
+
+
+def check_launch(grpo: dict[str, Any]) -> None:
+    """Raise ConfigError where train.grpo and the accelerate launch cannot run together."""
+    if _env_flag("ACCELERATE_USE_DEEPSPEED") and importlib.util.find_spec("deepspeed") is None:
+        raise ConfigError(
+            "the accelerate config uses DeepSpeed (distributed_type: DEEPSPEED) but the deepspeed package "
+            "is not installed; pip install deepspeed, or launch with another accelerate config"
+        )
+    checkpointing = grpo.get("activation_checkpointing")
+    if checkpointing is None:  # its deprecated alias
+        checkpointing = grpo.get("gradient_checkpointing")
+    if checkpointing and _fsdp_activation_checkpointing(grpo):
+        raise ConfigError(
+            "train.grpo.activation_checkpointing and the accelerate config's fsdp_activation_checkpointing "
+            "are both true, which transformers refuses; set one of them false"
+        )
+
+
 def build_grpo_config(
     cfg: TrainConfig,
     output_dir: str | Path,
@@ -148,6 +184,7 @@ def build_grpo_config(
 
     kwargs = dict(cfg.grpo)
     kwargs.update(overrides)
+    check_launch(kwargs)
     if dry_run:
         import torch
 

@@ -1,4 +1,9 @@
-"""Params presets (`configs/presets/*.yaml`): fragments of params.yaml merged over it."""
+"""Params presets (`configs/presets/*.yaml`): fragments of params.yaml merged over it.
+
+A preset is a whole run: besides `model` and `train` it sets `evaluate` (device, dtype, batch, tokens) to
+match, and `load_with_preset` refuses a preset whose merged params would evaluate differently from how
+they train (`inconsistencies`).
+"""
 
 from __future__ import annotations
 
@@ -36,6 +41,35 @@ def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def inconsistencies(params) -> list[str]:
+    """Where typed Params evaluate differently from how they train: answers cut shorter than training's
+    completions, a model trained on the GPU evaluated on the CPU or in another dtype."""
+    from medvie.training.grpo import trl_defaults
+    from medvie.training.train import training_dtype
+
+    grpo, ev = params.train.grpo, params.evaluate
+    out = []
+    completion = grpo.get("max_completion_length")
+    if completion is None:
+        completion = trl_defaults()["max_completion_length"]
+    if ev.max_new_tokens < completion:
+        out.append(
+            f"evaluate.max_new_tokens ({ev.max_new_tokens}) is below train.grpo.max_completion_length "
+            f"({completion}): evaluation would cut answers training let run"
+        )
+    on_gpu = not grpo.get("use_cpu", False) or grpo.get("bf16") or grpo.get("fp16")
+    if on_gpu and not str(ev.device).startswith("cuda"):
+        out.append(
+            f"train.grpo trains on the GPU but evaluate.device is {ev.device}; set evaluate.device: cuda"
+        )
+    dtype = training_dtype(params)
+    if dtype != "float32" and ev.dtype not in (dtype, "auto"):
+        out.append(
+            f"the model trains in {dtype} but evaluate.dtype is {ev.dtype}; set evaluate.dtype: {dtype}"
+        )
+    return out
+
+
 def load_with_preset(params_file: Path, preset: str | None, root: Path):
     """Typed Params from params.yaml with `preset` merged over it (validated like params.yaml)."""
     from medvie.settings import parse_params
@@ -49,5 +83,11 @@ def load_with_preset(params_file: Path, preset: str | None, root: Path):
         if not isinstance(over, dict):
             raise ConfigError(f"{path}: a preset must be a mapping of params sections")
         raw = merge(raw, over)
-        return parse_params(raw, source=f"{params_file} + {path}")
+        params = parse_params(raw, source=f"{params_file} + {path}")
+        issues = inconsistencies(params)
+        if issues:
+            raise ConfigError(
+                f"{path}: {issues[0]} (a preset sets the evaluate section with the train section)"
+            )
+        return params
     return parse_params(raw, source=str(params_file))

@@ -3,6 +3,11 @@
 Checkpoints live in `train.work_dir/checkpoints`, outside the DVC output (DVC deletes outputs
 before a stage runs). A re-run continues from the last checkpoint when the configuration still
 matches (only step counts and logging/saving cadence may change), and logs into the same MLflow run.
+
+Under `accelerate launch` every process runs this stage; only the main process decides about the work
+dir, tracks in MLflow, writes the run state and publishes the model. The others take its decisions
+(checkpoint to resume from, run id) from it, join the collective weight gathering of the final save
+(`Trainer.save_model`: ZeRO-3 / FSDP shards) and return once the model is published.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from medvie.errors import ConfigError, DataError
+from medvie.errors import ConfigError, DataError, MedvieError
 from medvie.io import atomic_dir, read_json, write_json
 from medvie.paths import PARAMS, STAGES
 from medvie.training.grpo import build_grpo_config, lora_config, validate
@@ -46,6 +51,9 @@ RESUMABLE_KEYS = {
     "dataloader_num_workers",
 }
 STATE_FILE = "run_state.json"
+TRAINING_ARGS = "training_args.bin"  # Trainer.save_model writes it beside the weights; not published
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".safetensors.index.json")
+FINAL_DIR = "final"  # in work_dir: the trained weights as Trainer saves them, before they are published
 
 
 def fingerprint(params, train_file: Path, model_dir: Path) -> str:
@@ -136,7 +144,8 @@ def _load_dataset(queries_dir: Path, split: str):
     return ds, path
 
 
-def _model_dtype(params) -> str:
+def training_dtype(params) -> str:
+    """The dtype training loads the model in: model.dtype, else bfloat16 with train.grpo.bf16."""
     if params.model.dtype != "auto":
         return params.model.dtype
     return "bfloat16" if params.train.grpo.get("bf16") else "float32"
@@ -186,22 +195,43 @@ def train_grpo(
     if not model_dir.exists():
         raise DataError(f"{model_dir}: model not found; run the warmstart stage first (dvc repro warmstart)")
 
-    fp = fingerprint(params, train_file, model_dir)
-    resume_from, run_id = _prepare_work_dir(work_dir, fp, cfg.resume)
+    # GRPOConfig set up the processes of this launch (accelerate's PartialState): one, or one per GPU
+    dist = args.distributed_state
+    main = dist is None or dist.is_main_process
+    client = None
+    plan: dict[str, Any] | None = None
+    if main:
+        try:
+            fp = fingerprint(params, train_file, model_dir)
+            resume_from, run_id = _prepare_work_dir(work_dir, fp, cfg.resume)
+            shutil.rmtree(work_dir / FINAL_DIR, ignore_errors=True)
 
-    from mlflow import MlflowClient
+            from mlflow import MlflowClient
 
-    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-    run_id, exp_id = open_run(client, run_id, artifact_uri, run_name=f"grpo-{fp[:8]}")
-    _write_state(work_dir, fp, run_id, finished=False)
+            client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+            run_id, exp_id = open_run(client, run_id, artifact_uri, run_name=f"grpo-{fp[:8]}")
+            _write_state(work_dir, fp, run_id, finished=False)
+            plan = {"fingerprint": fp, "resume_from": resume_from, "run_id": run_id, "experiment_id": exp_id}
+        except BaseException as exc:
+            _from_main(dist, {"error": f"{exc.__class__.__name__}: {exc}".splitlines()[0]})
+            raise
+    # the other processes wait here until the main one has prepared the work dir and opened the run
+    plan = _from_main(dist, plan)
+    if "error" in plan:
+        raise MedvieError(f"train: the main process failed before training ({plan['error']})")
+    fp, resume_from, run_id, exp_id = (
+        plan[k] for k in ("fingerprint", "resume_from", "run_id", "experiment_id")
+    )
+    run_info = {"run_id": run_id, "experiment_id": exp_id, "tracking_uri": tracking_uri}
     status = "FAILED"
     try:
-        prov_params, tags = provenance(root, queries_dir)
-        log_params(client, run_id, {**params_to_log(params), **prov_params, "train.fingerprint": fp})
-        for key, value in tags.items():
-            client.set_tag(run_id, key, value)
-        if resume_from:
-            client.set_tag(run_id, "resumed_from", Path(resume_from).name)
+        if client is not None:
+            prov_params, tags = provenance(root, queries_dir)
+            log_params(client, run_id, {**params_to_log(params), **prov_params, "train.fingerprint": fp})
+            for key, value in tags.items():
+                client.set_tag(run_id, key, value)
+            if resume_from:
+                client.set_tag(run_id, "resumed_from", Path(resume_from).name)
         summary = _fit(
             params,
             args,
@@ -211,20 +241,35 @@ def train_grpo(
             out_dir,
             plots_dir,
             resume_from,
-            callbacks=[mlflow_callback(client, run_id)],
+            callbacks=[mlflow_callback(client, run_id)] if client is not None else [],
+            final_dir=work_dir / FINAL_DIR,
         )
-        run_info = {"run_id": run_id, "experiment_id": exp_id, "tracking_uri": tracking_uri}
-        write_json(out_dir / "mlflow_run.json", run_info)
-        _log_artifacts(client, run_id, out_dir, plots_dir, params_file or root / PARAMS, summary)
-        _write_state(work_dir, fp, run_id, finished=True, global_step=summary["global_step"])
+        if client is not None:
+            write_json(out_dir / "mlflow_run.json", run_info)
+            _log_artifacts(client, run_id, out_dir, plots_dir, params_file or root / PARAMS, summary)
+            _write_state(work_dir, fp, run_id, finished=True, global_step=summary["global_step"])
+            log.info("train: %d steps, MLflow run %s", summary["global_step"], run_id)
         status = "FINISHED"
-        log.info("train: %d steps, MLflow run %s", summary["global_step"], run_id)
-        return {**summary, **run_info}
     except KeyboardInterrupt:
         status = "KILLED"
         raise
     finally:
-        client.set_terminated(run_id, status)
+        if client is not None:
+            client.set_terminated(run_id, status)
+    if dist is not None:
+        dist.wait_for_everyone()  # every process returns once the model is published
+    return {**summary, **run_info}
+
+
+def _from_main(dist, payload: Any) -> Any:
+    """The main process's `payload` on every process of the launch (the others wait for it)."""
+    if dist is None or dist.num_processes == 1:
+        return payload
+    import torch.distributed
+
+    box = [payload]
+    torch.distributed.broadcast_object_list(box, src=0)  # the process group accelerate set up
+    return box[0]
 
 
 def _fit(
@@ -237,7 +282,10 @@ def _fit(
     plots_dir: Path,
     resume_from: str | None,
     callbacks,
+    final_dir: Path,
 ) -> dict[str, Any]:
+    """Train; every process saves the weights as Trainer does (shards gathered), the main one publishes
+    them in `out_dir` and writes the curves and the summary."""
     from trl import GRPOTrainer
 
     from medvie.modeling.loading import load
@@ -245,7 +293,7 @@ def _fit(
     model, processor = load(
         str(model_dir),
         device="cpu",
-        dtype=_model_dtype(params),
+        dtype=training_dtype(params),
         attn_implementation=params.model.attn_implementation,
         min_pixels=params.model.min_pixels,
         max_pixels=params.model.max_pixels,
@@ -268,22 +316,25 @@ def _fit(
     trainer.train(resume_from_checkpoint=resume_from)
 
     lora = params.train.lora.enabled
-    trained: Any = trainer.model
+    # collective under ZeRO-3 / FSDP (the full weights are gathered); only the main process writes
+    trainer.save_model(str(final_dir))
+    summary: dict[str, Any] = {"global_step": trainer.state.global_step, "resumed_from_step": start_step}
+    if not trainer.accelerator.is_main_process:
+        return summary
     with atomic_dir(out_dir) as tmp:
         if lora:
-            trained.save_pretrained(str(tmp / "adapter"))
+            _publish_files(final_dir, tmp / "adapter", lambda name: name.startswith("adapter_"))
             processor.save_pretrained(str(tmp))
             write_pointer(tmp, resolve_base(model_dir), "adapter", final_dir=out_dir)
-        else:
-            trained.save_pretrained(str(tmp))
-            processor.save_pretrained(str(tmp))
+        else:  # weights, config, generation config and the processor, as save_model wrote them
+            _publish_files(final_dir, tmp, lambda name: name != TRAINING_ARGS)
         trainer.state.save_to_json(str(tmp / "trainer_state.json"))
+    shutil.rmtree(final_dir, ignore_errors=True)
     curves = write_curves(trainer.state.log_history, plots_dir)
 
     step_times = [h["step_time"] for h in trainer.state.log_history if "step_time" in h]
     summary = {
-        "global_step": trainer.state.global_step,
-        "resumed_from_step": start_step,
+        **summary,
         "lora": lora,
         "step_time_mean_s": round(statistics.mean(step_times), 4) if step_times else None,
         # Linux reports KiB
@@ -292,6 +343,19 @@ def _fit(
     }
     write_json(out_dir / "train_summary.json", summary)
     return summary
+
+
+def _publish_files(src: Path, dst: Path, keep) -> None:
+    """Move the files of `src` whose name `keep` accepts into `dst`; no weights among them is an error."""
+    names = sorted(p.name for p in src.iterdir() if p.is_file() and keep(p.name)) if src.is_dir() else []
+    if not any(name.endswith(WEIGHT_SUFFIXES) for name in names):
+        raise MedvieError(
+            f"train: the trained model in {src} has no weights file; under DeepSpeed ZeRO-3 set "
+            "zero3_save_16bit_model: true in the accelerate config"
+        )
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.move(str(src / name), str(dst / name))
 
 
 def _log_artifacts(

@@ -129,7 +129,21 @@ def test_the_registered_version_carries_the_recipe_the_model_was_evaluated_with(
         "min_confidence": 0.0,
         "timeout_s": 120,
     }
-    assert recipe.generation.model_dump() == {"max_new_tokens": 48, "batch_size": 1, "device": "cpu"}
+    greedy = {
+        "do_sample": False,
+        "temperature": 1.0,
+        "top_p": 1.0,
+        "top_k": 50,
+        "repetition_penalty": 1.0,
+        "num_beams": 1,
+    }
+    assert recipe.generation.model_dump() == {
+        "max_new_tokens": 48,
+        "batch_size": 1,
+        "device": "cpu",
+        "dtype": "auto",
+        "decoding": greedy,
+    }
     assert recipe.schema_ == json.loads(SCHEMA.read_text(encoding="utf-8"))
 
 
