@@ -29,6 +29,12 @@ class TinySpec:
     tie_embeddings: bool = True
     max_positions: int = 4096
 
+    @classmethod
+    def smallest(cls, **changes) -> TinySpec:
+        """The smallest sizes that still exercise every part (tests of plumbing, not of learning)."""
+        sizes = dict(hidden=32, layers=1, heads=2, kv_heads=1, intermediate=64, vision_hidden=32)
+        return cls(**{**sizes, "vision_depth": 1, "vision_heads": 1, "vision_intermediate": 64, **changes})
+
     def __post_init__(self):
         head_dim = self.hidden // self.heads
         if head_dim % 8:

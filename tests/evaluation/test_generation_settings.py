@@ -26,18 +26,7 @@ def model_dirs(tmp_path_factory) -> tuple[Path, Path]:
     from medvie.modeling.processor import PIXELS_PER_TOKEN
     from medvie.modeling.tiny import TinySpec, build_tiny, save_tiny
 
-    spec = TinySpec(
-        hidden=32,
-        layers=1,
-        heads=2,
-        kv_heads=1,
-        intermediate=64,
-        vision_hidden=32,
-        vision_depth=1,
-        vision_heads=1,
-        vision_intermediate=64,
-        max_positions=1024,
-    )
+    spec = TinySpec.smallest(max_positions=1024)
     model, processor = build_tiny(
         spec=spec, min_pixels=4 * PIXELS_PER_TOKEN, max_pixels=16 * PIXELS_PER_TOKEN
     )

@@ -9,17 +9,7 @@ from PIL import Image, ImageDraw
 from medvie.errors import ConfigError
 from medvie.modeling.tiny import TinySpec, build_tiny, build_tokenizer, save_tiny
 
-SPEC = TinySpec(
-    hidden=32,
-    layers=1,
-    heads=2,
-    kv_heads=1,
-    intermediate=64,
-    vision_hidden=32,
-    vision_depth=1,
-    vision_heads=1,
-    vision_intermediate=64,
-)
+SPEC = TinySpec.smallest()
 
 
 def _page(w=448, h=300, text="WBC 11.2"):

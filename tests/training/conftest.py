@@ -10,20 +10,6 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
-# smaller than the project's tiny model: these tests check plumbing, not learning
-SPEC = dict(
-    hidden=32,
-    layers=1,
-    heads=2,
-    kv_heads=1,
-    intermediate=64,
-    vision_hidden=32,
-    vision_depth=1,
-    vision_heads=1,
-    vision_intermediate=64,
-    max_positions=1024,
-)
-
 
 @pytest.fixture(scope="session")
 def grpo_recipe() -> dict:
@@ -39,7 +25,9 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     from medvie.modeling.tiny import TinySpec, build_tiny, save_tiny
 
     model, processor = build_tiny(
-        spec=TinySpec(**SPEC), min_pixels=4 * PIXELS_PER_TOKEN, max_pixels=16 * PIXELS_PER_TOKEN
+        spec=TinySpec.smallest(max_positions=1024),
+        min_pixels=4 * PIXELS_PER_TOKEN,
+        max_pixels=16 * PIXELS_PER_TOKEN,
     )
     return save_tiny(model, processor, tmp_path_factory.mktemp("models") / "warmstart")
 

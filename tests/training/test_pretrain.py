@@ -48,17 +48,7 @@ def test_crop_is_whole_cells_and_rows_join():
 
 def test_pretrain_resumes_and_exports(tmp_path, caplog):
     caplog.set_level("INFO", logger="medvie")
-    spec = TinySpec(
-        hidden=32,
-        layers=1,
-        heads=2,
-        kv_heads=1,
-        intermediate=64,
-        vision_hidden=32,
-        vision_depth=1,
-        vision_heads=1,
-        vision_intermediate=64,
-    )
+    spec = TinySpec.smallest()
     cfg = PretrainConfig(
         out_dir=str(tmp_path / "out"),
         work_dir=str(tmp_path / "work"),
@@ -119,17 +109,7 @@ def test_pretrain_starts_from_an_exported_checkpoint(tmp_path, caplog):
 
     from medvie.modeling import load
 
-    spec = TinySpec(
-        hidden=32,
-        layers=1,
-        heads=2,
-        kv_heads=1,
-        intermediate=64,
-        vision_hidden=32,
-        vision_depth=1,
-        vision_heads=1,
-        vision_intermediate=64,
-    )
+    spec = TinySpec.smallest()
     small = dict(
         vocab_size=300,
         corpus_pages=5,
@@ -180,17 +160,7 @@ def test_copy_examples_are_text_only_and_batch_with_image_examples():
     rng = random.Random(1)
     copy = make_example(page, "copy", rng, 1, _schema())
     assert copy["image"] is None and copy["target"] in copy["text"] and "Age: 28" in copy["target"]
-    spec = TinySpec(
-        hidden=32,
-        layers=1,
-        heads=2,
-        kv_heads=1,
-        intermediate=64,
-        vision_hidden=32,
-        vision_depth=1,
-        vision_heads=1,
-        vision_intermediate=64,
-    )
+    spec = TinySpec.smallest()
     _, processor = build_tiny(build_tokenizer("bpe", [copy["text"], "Name Age WBC"], vocab_size=300), spec)
     batch = collate(processor, [copy, make_example(page, "extract", rng, 1, _schema(), hints=1.0)], 64)
     image_id = processor.tokenizer.convert_tokens_to_ids("<|image_pad|>")
@@ -213,17 +183,7 @@ def test_echo_examples_copy_random_vocabulary_text():
 
 
 def test_an_echo_only_mix_trains_on_echo_batches(tmp_path):
-    spec = TinySpec(
-        hidden=32,
-        layers=1,
-        heads=2,
-        kv_heads=1,
-        intermediate=64,
-        vision_hidden=32,
-        vision_depth=1,
-        vision_heads=1,
-        vision_intermediate=64,
-    )
+    spec = TinySpec.smallest()
     cfg = PretrainConfig(
         out_dir=str(tmp_path / "out"),
         work_dir=str(tmp_path / "work"),

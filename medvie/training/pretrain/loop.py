@@ -114,32 +114,14 @@ def pretrain(
     if not resume and cfg.init_from:
         model, processor, cfg = _init_from(cfg)
         random.seed(cfg.seed)
-        state = {
-            "step": 0,
-            "minutes": 0.0,
-            "history": [],
-            "best": None,
-            "spec": asdict(cfg.spec),
-            "tokenizer": cfg.tokenizer,
-            "pages_seen": 0,
-            "level": 1,
-        }
+        state = _new_state(cfg)
         log.info(f"initialised from {cfg.init_from}")
     elif not resume:
         corpus = _corpus(render, cfg, schema) if cfg.tokenizer == "bpe" else None
         tok = build_tokenizer(cfg.tokenizer, corpus, vocab_size=cfg.vocab_size)
         model, processor = build_tiny(tok, cfg.spec, seed=cfg.seed)
         random.seed(cfg.seed)
-        state = {
-            "step": 0,
-            "minutes": 0.0,
-            "history": [],
-            "best": None,
-            "spec": asdict(cfg.spec),
-            "tokenizer": cfg.tokenizer,
-            "pages_seen": 0,
-            "level": 1,
-        }
+        state = _new_state(cfg)
     model.to(cfg.device)
     n_params = sum(p.numel() for p in model.parameters())
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
@@ -267,6 +249,20 @@ def pretrain(
     if not state["history"] or state["history"][-1]["step"] != state["step"]:
         record = checkpoint(final=True)
     return record
+
+
+def _new_state(cfg: PretrainConfig) -> dict:
+    spec = asdict(cfg.spec)
+    return {
+        "step": 0,
+        "minutes": 0.0,
+        "history": [],
+        "best": None,
+        "spec": spec,
+        "tokenizer": cfg.tokenizer,
+        "pages_seen": 0,
+        "level": 1,
+    }
 
 
 def _init_from(cfg: PretrainConfig):
