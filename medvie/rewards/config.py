@@ -22,7 +22,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from medvie.config_base import Section
-from medvie.rewards.parse import DuplicateKeys
+from medvie.rewards.parse import DuplicateKeys, Parsed, parse_completion
 
 
 class RewardConfig(Section):
@@ -60,3 +60,13 @@ class RewardConfig(Section):
 
     def resolved_weights(self) -> list[float]:
         return list(self.weights) if self.weights is not None else [1.0] * len(self.funcs)
+
+    def parse(self, completion: object, require_thinking: bool) -> Parsed:
+        """`completion` parsed with these limits and duplicate-key rule: reward and metrics read alike."""
+        return parse_completion(
+            completion,
+            require_thinking=require_thinking,
+            max_chars=self.max_chars,
+            max_depth=self.max_depth,
+            duplicate_keys=self.duplicate_keys,
+        )

@@ -22,7 +22,6 @@ from medvie.rewards.config import RewardConfig
 from medvie.rewards.flatten import canonicalize
 from medvie.rewards.match import Matcher, per_key_counts
 from medvie.rewards.normalize import normalize_key
-from medvie.rewards.parse import parse_completion
 from medvie.rewards.reward import matcher_for, truth_tree
 from medvie.rewards.ted import ted_accuracy
 
@@ -67,13 +66,7 @@ def document_scores(
     if prediction is None:
         answer, format_ok = None, False
     else:
-        parsed = parse_completion(
-            prediction,
-            require_thinking=require,
-            max_chars=cfg.max_chars,
-            max_depth=cfg.max_depth,
-            duplicate_keys=cfg.duplicate_keys,
-        )
+        parsed = cfg.parse(prediction, require)
         answer = parsed.answer
         format_ok = parsed.format_ok or (isinstance(prediction, dict) and parsed.json_valid)
     truth_obj = truth_tree_raw(truth)

@@ -20,7 +20,6 @@ from medvie.errors import DataError
 from medvie.rewards.config import RewardConfig
 from medvie.rewards.flatten import Node, canonicalize_count
 from medvie.rewards.match import Matcher
-from medvie.rewards.parse import parse_completion
 
 
 class Score(NamedTuple):
@@ -101,13 +100,7 @@ def score_completion(
     )
     case_fold = cfg.case_fold
     g, n_truth = _truth_counted(truth, case_fold)
-    parsed = parse_completion(
-        completion,
-        require_thinking=require,
-        max_chars=cfg.max_chars,
-        max_depth=cfg.max_depth,
-        duplicate_keys=cfg.duplicate_keys,
-    )
+    parsed = cfg.parse(completion, require)
     p, n_pred = canonicalize_count(parsed.answer, case_fold) if parsed.answer is not None else (None, 0)
     if n_pred > cfg.max_pairs:
         return Score(0.0, False, 0, 0, n_truth)
