@@ -43,7 +43,10 @@ class EvaluateConfig(Section):
     max_queries: int = Field(0, ge=0, description="evaluate at most this many queries (0: all)")
     worst_cases: int = Field(8, ge=0, description="worst queries per model shown in reports/eval.md")
     thumb_side: int = Field(192, ge=32, le=1024, description="longer side of report thumbnails (px)")
-    device: str = Field("cpu", description="torch device for generation")
+    device: str = Field(
+        "cpu",
+        description="torch device for generation: cpu, cuda, cuda:N, or auto (device_map over the GPUs)",
+    )
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
         "auto",
         description="weights dtype of the evaluated models; auto: float32 on CPU, the checkpoint's on GPU",

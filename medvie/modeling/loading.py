@@ -12,7 +12,13 @@ from typing import Any
 
 from medvie.errors import ConfigError, MedvieError
 from medvie.io import read_json, write_json
-from medvie.modeling.processor import MedvieQwen2_5_VLProcessor, register_processor, set_pixel_budget
+from medvie.modeling.processor import (
+    MedvieQwen2_5_VLProcessor,
+    fit_image,
+    pixel_budget,
+    register_processor,
+    set_pixel_budget,
+)
 
 POINTER = "medvie_model.json"
 _DTYPES = {"float32": "float32", "bfloat16": "bfloat16", "float16": "float16"}
@@ -138,7 +144,8 @@ def load(
 ):
     """(model, processor) for a checkpoint dir, a `medvie_model.json` dir (base + adapter) or a hub id.
 
-    The model is in eval mode on `device`; an adapter is merged into its base unless `merge_adapter=False`.
+    The model is in eval mode on `device` (`auto`: spread over the GPUs by accelerate's `device_map`); an
+    adapter is merged into its base unless `merge_adapter=False`.
     """
     from transformers import AutoModelForImageTextToText
 
@@ -147,7 +154,12 @@ def load(
     ptr = read_pointer(src) if src.is_dir() else None
     adapter = None
     if ptr is not None:
-        base = resolve_base(ptr["base"], relative_to=src)
+        if ptr.get("revision") or ptr.get("fingerprint"):  # a registered adapter's pinned base
+            from medvie.modeling.pin import resolve_pinned
+
+            base = resolve_pinned(ptr, src / POINTER)
+        else:
+            base = resolve_base(ptr["base"], relative_to=src)
         if ptr.get("adapter"):
             adapter = src / ptr["adapter"]
             if not adapter.is_dir():
@@ -163,6 +175,8 @@ def load(
     set_pixel_budget(processor, min_pixels, max_pixels)
 
     kwargs = {"dtype": _torch_dtype(dtype, device)}
+    if device == "auto":  # accelerate spreads the layers over the GPUs there are (else the CPU)
+        kwargs["device_map"] = "auto"
     if attn_implementation:
         kwargs["attn_implementation"] = attn_implementation
     try:
@@ -178,7 +192,8 @@ def load(
         model = PeftModel.from_pretrained(model, str(adapter))
         if merge_adapter:
             model = model.merge_and_unload()
-    model.to(device)
+    if device != "auto":
+        model.to(device)
     model.eval()
     return model, processor
 
@@ -242,12 +257,13 @@ def generate(
     else:
         decoding = {"max_new_tokens": max_new_tokens, "do_sample": do_sample, "pad_token_id": pad_id}
     device = next(model.parameters()).device
+    budget = pixel_budget(processor)  # images as training saw them (`fit_image`)
     out: list[str] = []
     for start in range(0, len(prompts), batch_size):
         chunk_prompts = prompts[start : start + batch_size]
         chunk_images = images[start : start + batch_size]
         texts = [_apply_template(processor, p) for p in chunk_prompts]
-        imgs = [im.convert("RGB") for im in chunk_images if im is not None]
+        imgs = [fit_image(im.convert("RGB"), budget) for im in chunk_images if im is not None]
         if imgs and len(imgs) != len(chunk_images):
             # one processor call cannot mix image and text-only samples
             for p, im in zip(chunk_prompts, chunk_images, strict=True):

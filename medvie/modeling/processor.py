@@ -65,4 +65,31 @@ def set_pixel_budget(processor, min_pixels: int | None, max_pixels: int | None) 
     ip.size = type(ip.size)(**size) if not isinstance(ip.size, dict) else size
 
 
+def pixel_budget(processor) -> tuple[int, int]:
+    """(min_pixels, max_pixels) of a loaded processor's image processor."""
+    size = processor.image_processor.size
+    if not isinstance(size, dict):
+        size = {k: getattr(size, k) for k in ("shortest_edge", "longest_edge")}
+    return int(size["shortest_edge"]), int(size["longest_edge"])
+
+
+def fit_image(image, budget: tuple[int, int]):
+    """`image` resized to the size the Qwen2.5-VL processor would give it under `budget` (sides multiples of
+    28, area within the budget), with the processor's own resampling.
+
+    This is how the pixel budget stays one fact: a processor with a wider budget (vLLM's, which reads the
+    checkpoint's preprocessor_config) leaves a fitted image as it is, so every consumer cuts it into the
+    same image tokens.
+    """
+    from PIL import Image
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import smart_resize
+
+    height, width = smart_resize(
+        image.height, image.width, factor=PATCH * MERGE, min_pixels=budget[0], max_pixels=budget[1]
+    )
+    if (width, height) == image.size:
+        return image
+    return image.resize((width, height), Image.Resampling.BICUBIC)
+
+
 register_processor()

@@ -52,3 +52,24 @@ def load_queries(path: str | os.PathLike[str]):
         return datasets.Dataset.from_dict({k: [] for k in features}, features=features)
     ds = datasets.Dataset.from_list(rows)
     return ds.cast_column("image", datasets.Image())
+
+
+def fit_images(dataset, budget: tuple[int, int]):
+    """`dataset` with every image resized to the model's pixel budget (`medvie.modeling.processor.fit_image`):
+    the trainer's processor and a vLLM engine, which reads the checkpoint's own budget, then see the same
+    image tokens."""
+    from medvie.modeling.processor import fit_image
+
+    if len(dataset) == 0:
+        return dataset
+    return dataset.map(lambda row: {"image": fit_image(row["image"].convert("RGB"), budget)})
+
+
+def longest_prompt(dataset, processor) -> int:
+    """Tokens of the longest prompt of `dataset`, image tokens included, as `processor` builds it."""
+    longest = 0
+    for row in dataset:
+        text = processor.apply_chat_template(row["prompt"], tokenize=False, add_generation_prompt=True)
+        ids = processor(text=[text], images=[row["image"]], return_tensors="np")["input_ids"]
+        longest = max(longest, int(ids.shape[1]))
+    return longest

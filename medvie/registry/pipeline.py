@@ -66,6 +66,10 @@ def run_register(params: Any, root: Path, *, tracking_uri: str | None = None) ->
         tags=tags,
         run_id=meta.get("mlflow_run_id"),
         tracking_uri=tracking_uri,
+        root=root,
+        copy_base=cfg.copy_base,
+        merge=cfg.merge,
+        dtype=params.model.dtype,
         reason=f"registered from models/{cfg.model}",
     )
     return gate_and_report(cfg, root, reg, test_set_hash=meta["test_set_hash"], tracking_uri=tracking_uri)

@@ -4,14 +4,14 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from medvie.errors import MedvieError
+from medvie.registry.bundle import bundle_model, package_code, serving_requirements
 from medvie.registry.promotion import (
     CHALLENGER,
     HASH_TAG,
@@ -23,28 +23,7 @@ from medvie.registry.promotion import (
 from medvie.registry.recipe import Recipe
 
 PYFUNC_CODE = Path(__file__).with_name("pyfunc_model.py")
-POINTER = "medvie_model.json"
 RECIPE_FILE = "recipe.json"
-
-
-def bundle_model(model_dir: Path, out: Path, copy_base: bool = True) -> Path:
-    """A self-contained copy of `model_dir` in `out`: a pointer's local base is copied to `out/base`
-    (or kept as an absolute reference), its adapter and processor files alongside."""
-    from medvie.modeling.loading import read_pointer, resolve_base
-
-    ptr = read_pointer(model_dir)
-    if ptr is None:
-        shutil.copytree(model_dir, out)
-        return out
-    base = resolve_base(ptr["base"], relative_to=model_dir)
-    shutil.copytree(
-        model_dir, out, ignore=shutil.ignore_patterns("mlflow_run.json", "checkpoint-*", "trainer_state.json")
-    )
-    if copy_base and Path(base).is_dir():
-        shutil.copytree(base, out / "base")
-        base = "base"
-    (out / POINTER).write_text(json.dumps({"base": base, "adapter": ptr.get("adapter")}), encoding="utf-8")
-    return out
 
 
 def git_commit(root: Path) -> str:
@@ -101,12 +80,16 @@ def register_model(
     tags: Mapping[str, str],
     run_id: str | None = None,
     tracking_uri: str | None = None,
-    copy_base: bool = True,
+    root: Path | None = None,
+    copy_base: Literal["auto"] | bool = "auto",
+    merge: bool = False,
+    dtype: str = "auto",
     reason: str = "new version",
 ) -> dict:
     """Log `model_dir` with its `recipe` as a pyfunc in run `run_id` (a new run when None or not in this
-    store), register it under `name`, tag it and point `challenger` at it.
-    Returns {"name", "version", "run_id", "model_uri"}."""
+    store), register it under `name`, tag it and point `challenger` at it. How the model is bundled
+    (`copy_base`, `merge`, `dtype` of a merge; `root`: the project, whose folders `auto` copies): see
+    `medvie.registry.bundle`. Returns {"name", "version", "run_id", "model_uri"}."""
     import mlflow
 
     model_dir = Path(model_dir)
@@ -119,20 +102,31 @@ def register_model(
     mlflow.set_registry_uri(uri)
     client = registry_client(uri)
     with tempfile.TemporaryDirectory(prefix="medvie-register-") as tmp:
-        bundle = bundle_model(model_dir, Path(tmp) / "model", copy_base=copy_base)
+        bundled = bundle_model(
+            model_dir,
+            Path(tmp) / "model",
+            root=Path(root) if root else model_dir.parent,
+            copy_base=copy_base,
+            merge=merge,
+            dtype=dtype,
+        )
         recipe_file = recipe.write(Path(tmp) / RECIPE_FILE)
+        code = package_code(Path(tmp) / "code")
         run_id = _log_run(client, run_id)
         with mlflow.start_run(run_id=run_id):
             info = mlflow.pyfunc.log_model(
                 name="extractor",
                 python_model=str(PYFUNC_CODE),
-                artifacts={"model": str(bundle), "recipe": str(recipe_file)},
+                artifacts={"model": str(Path(tmp) / "model"), "recipe": str(recipe_file)},
                 registered_model_name=name,
-                pip_requirements=["medvie", "mlflow"],
+                code_paths=[str(code)],
+                pip_requirements=serving_requirements(),
             )
     version = str(info.registered_model_version)
     for key, value in tags.items():
         client.set_model_version_tag(name, version, key, str(value)[:4900])
     client.set_model_version_tag(name, version, "model_dir", str(model_dir))
+    for key, value in bundled.items():
+        client.set_model_version_tag(name, version, f"model.{key}", str(value))
     promote(name, CHALLENGER, version, reason, client=client)
     return {"name": name, "version": version, "run_id": run_id, "model_uri": f"models:/{name}/{version}"}

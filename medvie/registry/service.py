@@ -155,8 +155,9 @@ def text_lines(value: Any, scale: float = 1.0) -> list[dict[str, Any]] | None:
 
 
 def serving_device(recorded: str) -> str:
-    """The evaluate stage's device where this machine has it, else the CPU."""
-    if recorded.startswith("cuda"):
+    """The evaluate stage's device (a cuda device, or `auto`: spread over the GPUs) where this machine has
+    GPUs, else the CPU."""
+    if recorded.startswith("cuda") or recorded == "auto":
         import torch
 
         if torch.cuda.is_available():

@@ -272,6 +272,20 @@ def _from_main(dist, payload: Any) -> Any:
     return box[0]
 
 
+def rollout_dataset(args, dataset, processor):
+    """`dataset` with its images fitted to the processor's pixel budget, the one every consumer obeys (vLLM
+    reads the checkpoint's own budget otherwise); with vLLM rollouts and no `vllm_max_model_length`, that
+    length set to the longest prompt + `max_completion_length`."""
+    from medvie.modeling.processor import pixel_budget
+    from medvie.queries.dataset import fit_images, longest_prompt
+
+    dataset = fit_images(dataset, pixel_budget(processor))
+    if getattr(args, "use_vllm", False) and args.vllm_max_model_length is None:
+        args.vllm_max_model_length = longest_prompt(dataset, processor) + args.max_completion_length
+        log.info("train: vllm_max_model_length %d (longest prompt + completion)", args.vllm_max_model_length)
+    return dataset
+
+
 def _fit(
     params,
     args,
@@ -300,6 +314,7 @@ def _fit(
     )
     model.train()
     processor.tokenizer.padding_side = "left"
+    dataset = rollout_dataset(args, dataset, processor)
     trainer = GRPOTrainer(
         model=model,
         reward_funcs=funcs,

@@ -112,3 +112,26 @@ def test_bpe_tokenizer_splits_digits_and_keeps_format_tokens():
     assert tok.convert_tokens_to_ids("<think>") in ids
     assert tok.decode(ids) == "<think>x</think> 2025"
     assert len(tok("2025")["input_ids"]) == 4
+
+
+def test_device_auto_places_the_model_with_a_device_map(tiny_dir, monkeypatch):
+    """`evaluate.device: auto` (a 7B over the GPUs there are) loads through accelerate's device_map; with no
+    GPU everything stays on the CPU and generation still runs."""
+    from PIL import Image
+    from transformers import AutoModelForImageTextToText
+
+    from medvie.modeling import generate, load
+
+    asked = {}
+    plain = AutoModelForImageTextToText.from_pretrained.__func__
+
+    def recording(cls, *args, **kwargs):
+        asked.update(kwargs)
+        return plain(cls, *args, **kwargs)
+
+    monkeypatch.setattr(AutoModelForImageTextToText, "from_pretrained", classmethod(recording))
+    model, processor = load(str(tiny_dir), device="auto")
+    assert asked["device_map"] == "auto"
+    prompt = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "Name?"}]}]
+    out = generate(model, processor, [Image.new("RGB", (56, 56), "white")], [prompt], max_new_tokens=3)
+    assert len(out) == 1 and isinstance(out[0], str)

@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import mlflow
 import pytest
 from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).parent))
+from registry_helpers import ModelServer, write_source  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = REPO / "schemas" / "medical.json"
@@ -34,27 +31,13 @@ HINTS_HEAD = "Text read from the document"
 def project(tmp_path_factory, store):
     """Run the stages' entry points on three synthetic reports; the evaluate stage's answers are the
     reference."""
-    from medvie.data.synth import render_report
     from medvie.evaluation.evaluate import load_eval_queries
     from medvie.io import read_json, read_jsonl, write_json, write_jsonl
     from medvie.settings import parse_params
     from stages import evaluate, ingest, model, ocr, queries, register
 
     root = tmp_path_factory.mktemp("project")
-    source = root / "source"
-    (source / "images").mkdir(parents=True)
-    labels = []
-    for i, (seed, doc_type) in enumerate(REPORTS):
-        rep = render_report(seed, "tiny", "en", doc_type)
-        rel = f"images/r{i}{rep.extension}"
-        if rep.encoded is not None:
-            (source / rel).write_bytes(rep.encoded)
-        else:
-            rep.image.save(source / rel, format="PNG")
-        labels.append(
-            {"id": f"r{i}", "image": rel, "label": rep.label, "doc_type": rep.doc_type, "meta": rep.meta}
-        )
-    write_jsonl(source / "labels.jsonl", labels)
+    source = write_source(root, REPORTS)
 
     params = parse_params(
         {
@@ -209,83 +192,14 @@ def test_bad_requests_fail_alone(project, served, tmp_path):
     assert out[4]["raw"] == out[5]["raw"] == project["answers"][project["rows"][0]["id"]]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_mlflow_models_serve_gives_the_evaluate_answers(project, store):
-    port = _free_port()
-    bin_dir = str(Path(sys.executable).parent)  # the server execs `uvicorn` from PATH: the venv's one
-    env = {
-        **os.environ,
-        "MLFLOW_TRACKING_URI": store,
-        "MLFLOW_REGISTRY_URI": store,
-        "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
-    }
-    proc = subprocess.Popen(
-        [
-            str(Path(bin_dir) / "mlflow"),
-            "models",
-            "serve",
-            "-m",
-            project["uri"],
-            "--env-manager",
-            "local",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                why = (
-                    proc.stderr.read().decode(errors="replace")[-2000:]
-                    if proc.poll() is not None
-                    else "timeout"
-                )
-                pytest.fail(f"server did not come up: {why}")
-            time.sleep(0.5)
-        row = next(r for r in project["rows"] if r["strategy"] == "subset")
-        req = request(project, row)
-        image = base64.b64encode(Path(req["image"]).read_bytes()).decode()
-        body = json.dumps(
-            {
-                "dataframe_records": [
-                    {"image": image, "keys": json.dumps(req["keys"])},
-                    {"image": "definitely-missing.png"},
-                ]
-            }
-        ).encode()
-        post = urllib.request.Request(
-            f"http://127.0.0.1:{port}/invocations", data=body, headers={"Content-Type": "application/json"}
+    row = next(r for r in project["rows"] if r["strategy"] == "subset")
+    req = request(project, row)
+    image = base64.b64encode(Path(req["image"]).read_bytes()).decode()
+    with ModelServer(project["uri"], store) as server:
+        preds = server.invoke(
+            [{"image": image, "keys": json.dumps(req["keys"])}, {"image": "definitely-missing.png"}]
         )
-        with urllib.request.urlopen(post, timeout=120) as r:
-            preds = json.loads(r.read())["predictions"]
-        assert len(preds) == 2
-        assert preds[0]["raw"] == project["answers"][row["id"]]
-        assert preds[1]["ok"] is False and "not found" in preds[1]["error"]
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)  # the server's own process group: uvicorn and its worker
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+    assert len(preds) == 2
+    assert preds[0]["raw"] == project["answers"][row["id"]]
+    assert preds[1]["ok"] is False and "not found" in preds[1]["error"]
