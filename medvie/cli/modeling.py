@@ -41,6 +41,11 @@ def pretrain_tiny(
     exclude_families: str = typer.Option(
         "params", help="report families never drawn: comma-separated, or 'params' for data.holdout_families"
     ),
+    recombine: float = typer.Option(
+        0.0,
+        help="share of pages printed in a form recombined from the drawn families' traits "
+        "(labels, separators, table styles, column order)",
+    ),
     eval_pages: int = typer.Option(16, help="held-out pages per checkpoint evaluation"),
     threads: int = typer.Option(1, help="torch threads"),
     workers: int = typer.Option(0, help="processes rendering pages and building batches (0: none)"),
@@ -80,6 +85,8 @@ def pretrain_tiny(
         raise ConfigError(f"--hints {hints}: a share between 0 and 1")
     if not 0.0 <= novel_labels <= 1.0:
         raise ConfigError(f"--novel-labels {novel_labels}: a share between 0 and 1")
+    if not 0.0 <= recombine <= 1.0:
+        raise ConfigError(f"--recombine {recombine}: a share between 0 and 1")
     if exclude_families == "params":
         from medvie.settings import load_params
 
@@ -106,6 +113,7 @@ def pretrain_tiny(
         threads=threads,
         novel_labels=novel_labels,
         exclude_families=excluded,
+        recombine=recombine,
         eval_pages=eval_pages,
         workers=workers,
         refresh=refresh,

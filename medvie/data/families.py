@@ -10,7 +10,8 @@ pretraining; evaluation scores them apart (leave-family-out).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import random
+from dataclasses import dataclass, field, replace
 
 from medvie.errors import ConfigError
 
@@ -245,3 +246,43 @@ def check_families(names) -> tuple[str, ...]:
     for n in names:
         family(n)
     return tuple(names)
+
+
+HEADED_TABLES = ("rules", "plain", "grid")  # tables with a header row: their columns can be told apart
+
+
+def recombine(names: tuple[str, ...], rng: random.Random) -> Family:
+    """A form no listed family prints: each trait drawn from a (possibly different) family of `names`, and a
+    headed table's columns after the item name in a random order. Pretraining draws these so the model
+    learns to read labels, headers and separators rather than a few forms' layouts; only traits some listed
+    family already has are recombined (a held-out family's own traits never leak in)."""
+    pool = [family(n) for n in names]
+
+    def pick(attr: str):
+        return getattr(rng.choice(pool), attr)
+
+    base = rng.choice(pool)
+    labels = {key: rng.choice(pool).labels.get(key, base.labels[key]) for key in base.labels}
+    heads = {col: rng.choice(pool).heads.get(col, head) for col, head in base.heads.items()}
+    table, cols = pick("table"), pick("cols")
+    if table in HEADED_TABLES:
+        rest = list(cols[1:])
+        rng.shuffle(rest)
+        cols = (cols[0], *rest)
+    return replace(
+        base,
+        name=f"{base.name}~",
+        labels=labels,
+        heads=heads,
+        sep=pick("sep"),
+        upper=pick("upper"),
+        combine=pick("combine"),
+        header=pick("header"),
+        table=table,
+        cols=cols,
+        flag=pick("flag"),
+        range_style=pick("range_style"),
+        date=pick("date"),
+        gender=pick("gender"),
+        narrative=pick("narrative"),
+    )

@@ -256,3 +256,36 @@ def test_sentence_header_prints_name_gender_age_on_one_line():
     for key in ("Name", "Gender", "Age"):  # no label printed for the patient fields
         assert not any(t.rstrip(" :=-") == fam.label(key, False) for t in texts), key
     assert rep.label["Gender"] in GENDER_WORDS["lower"]
+
+
+def test_recombined_forms_mix_only_the_listed_families_traits_and_shuffle_headed_columns():
+    import random
+
+    from medvie.data.families import HEADED_TABLES, recombine
+
+    kept = tuple(n for n in FAMILY_NAMES if n not in DEFAULT_HOLDOUT)
+    pool = [family(n) for n in kept]
+    orders, rng = set(), random.Random(0)
+    for _ in range(200):
+        form = recombine(kept, rng)
+        assert form.sep in {f.sep for f in pool} and form.header in {f.header for f in pool}
+        assert form.flag in {f.flag for f in pool} and form.table in {f.table for f in pool}
+        assert all(form.labels[k] in {f.labels[k] for f in pool} for k in form.labels)
+        assert form.cols[0] == "Item Name" and sorted(form.cols) in [sorted(f.cols) for f in pool]
+        if form.table in HEADED_TABLES:
+            orders.add(form.cols)
+    # a held-out family's own traits never leak in: no dot leaders, no unmarked labels, no sentence header
+    assert not {"dots", "gap"} & {f.sep for f in pool} and "sentence" not in {f.header for f in pool}
+    assert len(orders) > len({f.cols for f in pool})  # column orders no listed family prints
+
+
+def test_recombining_leaves_other_reports_as_they_were_and_prints_the_form_exactly():
+    kept = tuple(n for n in FAMILY_NAMES if n not in DEFAULT_HOLDOUT)
+    for seed in range(24):
+        plain = render_report(seed, "tiny", "en", families=kept)
+        assert plain.form == family(plain.meta["family"])
+        again = render_report(seed, "tiny", "en", families=kept, recombine=0.0)
+        assert again.image.tobytes() == plain.image.tobytes()
+        mixed = render_report(seed, "tiny", "en", families=kept, recombine=1.0)
+        assert mixed.meta["family"].endswith("~") and mixed.form.name == mixed.meta["family"]
+        assert _printed(mixed) == _flat(mixed.label), seed  # the label is what the page prints

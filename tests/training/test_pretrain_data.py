@@ -118,7 +118,7 @@ def test_relabel_swaps_only_printed_labels_and_returns_the_words():
     assert name_label["text"] == extra["Name"][0] + ":"  # the separator stays
     assert not any(ln["text"] == fam.label("Name", False) + ":" for ln in lines)
 
-    user_page = {**page, "family": None}
+    user_page = {**page, "family": None, "form": None}  # a page of no synthetic family
     assert D.relabel(user_page, random.Random(0)) == (page["lines"], {})
 
 

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field, replace
 
 from PIL import Image
 
-from medvie.data.families import FAMILY_NAMES
+from medvie.data.families import FAMILY_NAMES, Family
 from medvie.data.families import family as report_family
+from medvie.data.families import recombine as recombine_traits
 from medvie.data.synth import capture as C
 from medvie.data.synth.compose import compose
 from medvie.data.synth.fonts import families as font_families
@@ -35,6 +36,7 @@ class SyntheticReport:
     doc_type: str
     meta: dict
     encoded: bytes | None = field(default=None, repr=False)  # JPEG bytes when the capture was JPEG
+    form: Family | None = field(default=None, repr=False)  # the family's traits it was printed with
 
     @property
     def extension(self) -> str:
@@ -56,8 +58,11 @@ def render_report(
     language: str = "en",
     doc_type: str | None = None,
     families: Sequence[str] = FAMILY_NAMES,
+    recombine: float = 0.0,
 ) -> SyntheticReport:
-    """One synthetic report of one of `families`; the same arguments always give the same pixels and label."""
+    """One synthetic report of one of `families`; the same arguments always give the same pixels and label.
+    `recombine`: the share of reports printed in a form recombined from the families' traits
+    (`medvie.data.families.recombine`; pretraining)."""
     check_args(preset, language, doc_type)
     families = tuple(families)
     for name in families:
@@ -65,14 +70,20 @@ def render_report(
     # Some drawn contents fit no layout level (a long value on a narrow tiny page); those redraw the
     # content from a derived seed, so the result stays a pure function of the arguments.
     for attempt in range(MAX_ATTEMPTS):
-        report = _try_render(seed, preset, language, doc_type, attempt, families)
+        report = _try_render(seed, preset, language, doc_type, attempt, families, recombine)
         if report is not None:
             return report
     raise AssertionError(f"report {seed} does not fit any layout in {MAX_ATTEMPTS} attempts")
 
 
 def _try_render(
-    seed: int, preset: str, language: str, doc_type: str | None, attempt: int, families: tuple[str, ...]
+    seed: int,
+    preset: str,
+    language: str,
+    doc_type: str | None,
+    attempt: int,
+    families: tuple[str, ...],
+    recombine: float = 0.0,
 ) -> SyntheticReport | None:
     suffix = f"/{attempt}" if attempt else ""
     rng = random.Random(f"{GENERATOR}/{seed}/{preset}/{language}/{doc_type}{suffix}")
@@ -80,6 +91,10 @@ def _try_render(
     fonts = font_families(language)
     family = fonts[rng.randrange(len(fonts))]
     fam = report_family(families[rng.randrange(len(families))])
+    if recombine:  # its own generator: the reports drawn without recombining stay as they were
+        mix = random.Random(f"{GENERATOR}/recombine/{seed}{suffix}")
+        if mix.random() < recombine:
+            fam = recombine_traits(families, mix)
     content = compose(rng, doc_type, language, preset, fam)
     layouts = LAYOUTS[preset]
     layout = layouts[rng.randrange(len(layouts))]
@@ -126,4 +141,4 @@ def _try_render(
             {"text": r.text, "box": b, "field": r.field} for r, b in zip(page.runs, boxes, strict=True)
         ],
     }
-    return SyntheticReport(image, label, doc_type, meta, encoded)
+    return SyntheticReport(image, label, doc_type, meta, encoded, fam)

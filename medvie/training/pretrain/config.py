@@ -39,6 +39,9 @@ class PretrainConfig:
     # share of hinted extraction examples whose printed labels are swapped for made-up words that the prompt
     # lists as the key's aliases: the model must find a key by the labels the prompt names, not by memory
     novel_labels: float = 0.0
+    # share of pages printed in a form recombined from the drawn families' traits, a headed table's columns
+    # shuffled (`medvie.data.families.recombine`): the task is reading labels and headers, not known forms
+    recombine: float = 0.0
     echo_batch_factor: int = 4  # an `echo` batch holds this many times batch_size (its sequences are short)
     threads: int = 1
     # processes that render pages and build batches (0: the training process does it); a GPU needs many

@@ -35,7 +35,9 @@ def training_families(exclude: tuple[str, ...]) -> tuple[str, ...]:
     return kept
 
 
-def default_renderer(preset: str, families: tuple[str, ...] | None = None) -> Callable[[int, str], Any]:
+def default_renderer(
+    preset: str, families: tuple[str, ...] | None = None, recombine: float = 0.0
+) -> Callable[[int, str], Any]:
     from medvie.data.families import FAMILY_NAMES
     from medvie.data.synth import render_report
 
@@ -45,10 +47,12 @@ def default_renderer(preset: str, families: tuple[str, ...] | None = None) -> Ca
         # a seed the generator cannot lay out is skipped, not fatal: a long run must not die on one page
         for attempt in range(10):
             try:
-                return render_report(seed + attempt * 7_919_993, preset, language, families=families)
+                return render_report(
+                    seed + attempt * 7_919_993, preset, language, families=families, recombine=recombine
+                )
             except AssertionError:
                 continue
-        return render_report(seed, preset, language, families=families)
+        return render_report(seed, preset, language, families=families, recombine=recombine)
 
     return render
 
@@ -62,6 +66,7 @@ def _page(report) -> dict:
         "doc_type": report.doc_type,
         "lines": lines,
         "family": meta.get("family"),
+        "form": report.form,  # the traits it was printed with (a recombined form has no name to look up)
     }
 
 
@@ -101,7 +106,7 @@ def relabel(page: dict, rng: random.Random) -> tuple[list[dict], dict[str, list[
     per key."""
     from medvie.data.families import family
 
-    fam = family(page["family"]) if page.get("family") else None
+    fam = page.get("form") or (family(page["family"]) if page.get("family") else None)
     if fam is None:
         return page["lines"], {}
     swap: dict[str, str] = {}
@@ -339,7 +344,7 @@ class BatchStream:
         wid = info.id if info is not None else 0
         cfg = self.cfg
         rng = random.Random(f"{cfg.seed}/{self.start_step}/{wid}")
-        render = default_renderer(cfg.preset, training_families(cfg.exclude_families))
+        render = default_renderer(cfg.preset, training_families(cfg.exclude_families), cfg.recombine)
         base = TRAIN_SEED0 + 10**10 * (1 + wid) + 10**5 * self.start_step
         seen = 0
 

@@ -89,6 +89,12 @@ def pretrain(
     torch.set_num_threads(cfg.threads)
     render_default = render is None
     render = render or default_renderer(cfg.preset, training_families(cfg.exclude_families))
+    # training pages may be printed in recombined forms; the held-out pages of the curve are the families' own
+    train_render = (
+        default_renderer(cfg.preset, training_families(cfg.exclude_families), cfg.recombine)
+        if render_default and cfg.recombine
+        else render
+    )
     work = Path(cfg.work_dir)
     schema = _schema()
     resume = (work / "state.pt").exists() and not fresh
@@ -144,7 +150,7 @@ def pretrain(
 
     def fresh_page() -> dict:
         state["pages_seen"] += 1
-        return _page(render(TRAIN_SEED0 + state["pages_seen"], langs[state["pages_seen"] % len(langs)]))
+        return _page(train_render(TRAIN_SEED0 + state["pages_seen"], langs[state["pages_seen"] % len(langs)]))
 
     pool = [] if cfg.workers else [fresh_page() for _ in range(min(cfg.pool_size, 32))]
     eval_pages = held_out(render, cfg)
