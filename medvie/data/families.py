@@ -249,6 +249,8 @@ def check_families(names) -> tuple[str, ...]:
 
 
 HEADED_TABLES = ("rules", "plain", "grid")  # tables with a header row: their columns can be told apart
+# the traits `recombine` draws one by one (labels, headers, table and columns are drawn apart)
+TRAITS = ("sep", "upper", "combine", "header", "flag", "range_style", "date", "gender", "narrative")
 
 
 def recombine(names: tuple[str, ...], rng: random.Random) -> Family:
@@ -269,20 +271,5 @@ def recombine(names: tuple[str, ...], rng: random.Random) -> Family:
         rest = list(cols[1:])
         rng.shuffle(rest)
         cols = (cols[0], *rest)
-    return replace(
-        base,
-        name=f"{base.name}~",
-        labels=labels,
-        heads=heads,
-        sep=pick("sep"),
-        upper=pick("upper"),
-        combine=pick("combine"),
-        header=pick("header"),
-        table=table,
-        cols=cols,
-        flag=pick("flag"),
-        range_style=pick("range_style"),
-        date=pick("date"),
-        gender=pick("gender"),
-        narrative=pick("narrative"),
-    )
+    traits = {a: pick(a) for a in TRAITS}
+    return replace(base, name=f"{base.name}~", labels=labels, heads=heads, table=table, cols=cols, **traits)
