@@ -11,7 +11,7 @@ export OMP_NUM_THREADS ?= 1
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PYTHONUNBUFFERED := 1
 
-.PHONY: run test lint install system-deps serve pipeline sweep clean help
+.PHONY: run test lint install system-deps serve pipeline sweep clean help stack stack-down stack-status stack-test stack-load stack-faults stack-deps
 
 help:
 	@echo "make run   - set up (first time) and run the whole pipeline on the embedded default"
@@ -20,6 +20,11 @@ help:
 	@echo "make pipeline - the same pipeline as a Prefect flow (artifacts, retries, gated promotion)"
 	@echo "make sweep - reward-configuration sweep (configs/sweeps/reward.yaml) as DVC experiments"
 	@echo "make serve - start a local Prefect server and serve the scheduled deployments"
+	@echo "make stack - the team stack on 127.0.0.1 (PostgreSQL, MLflow with auth, Prefect server + worker, DVC remote); state in .stack/"
+	@echo "make stack-down - stop the team stack (state kept in .stack/); make stack-status - what runs"
+	@echo "make stack-test - bring the stack up, run the pipeline deployment through it, check it over the network, tear down"
+	@echo "make stack-load - 20 concurrent MLflow clients log metrics for a minute; prints the figures"
+	@echo "make stack-faults - bring the stack up, kill the worker, stop MLflow mid-training, restart PostgreSQL; one line each; tear down"
 
 run: install
 	$(BIN)/dvc repro
@@ -67,3 +72,40 @@ sweep: install
 
 clean:
 	rm -rf $(VENV) data models metrics plots reports build mlflow.db
+
+# ---- the team stack (docs/team.md): optional, `make run` and `make test` need none of it
+STACK_STAMP := $(VENV)/.stack-installed
+
+$(STACK_STAMP): pyproject.toml constraints.txt $(STAMP)
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[test,stack]"
+	@touch $(STACK_STAMP)
+
+stack-deps:
+	@if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian package: postgresql-15"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null; \
+	  elif command -v sudo >/dev/null && command -v apt-get >/dev/null; then \
+	    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null; \
+	  else \
+	    echo "missing PostgreSQL 15 server binaries (on Debian/Ubuntu: apt-get install postgresql-15)"; exit 1; \
+	  fi; \
+	fi
+
+stack: install stack-deps $(STACK_STAMP)
+	$(BIN)/python -m stack up
+
+stack-down:
+	$(BIN)/python -m stack down
+
+stack-status:
+	$(BIN)/python -m stack status
+
+stack-test: stack
+	$(BIN)/python -m stack.check main; rc=$$?; $(BIN)/python -m stack down; exit $$rc
+
+stack-load: stack
+	$(BIN)/python -m stack.load
+
+stack-faults: stack
+	$(BIN)/python -m stack.faults; rc=$$?; $(BIN)/python -m stack down; exit $$rc

@@ -201,6 +201,18 @@ def stage_order(root: Path) -> list[str]:
     return order
 
 
+def default_remote(root: Path) -> str | None:
+    """The name of the project's default DVC remote (any config level), or None when there is none."""
+    result = run_dvc(["remote", "default"], root)
+    name = result.stdout.strip()
+    return name if result.returncode == 0 and name else None
+
+
+def push(root: Path, *, on_line=None) -> DvcResult:
+    """`dvc push`: the outputs of dvc.lock to the default remote (another clone can `dvc pull` them)."""
+    return check(run_dvc(["push"], root, on_line=on_line), "dvc push")
+
+
 def status(root: Path, targets: list[str] | None = None) -> dict[str, Any]:
     """`dvc status --json`: {} when everything is up to date."""
     result = check(run_dvc(["status", "--json", *(targets or [])], root), "dvc status")

@@ -3,6 +3,10 @@
     python -m flows.deploy serve [--port 4200]     # server on 127.0.0.1 + runner for every deployment
     python -m flows.deploy serve --api-url URL     # serve against a server that already runs
     python -m flows.deploy list                    # what would be deployed, with schedules
+    python -m flows.deploy deploy --pool NAME      # register them with a work pool (workers run them)
+
+`serve` keeps one process running every flow; `deploy` is the team setup (docs/team.md): the deployments
+live on the server and any worker of the process pool picks up their runs, in `--working-dir`.
 
 Schedules: nightly retrain (a no-op unless `dvc status` sees a change, e.g. new labelled data
 in the source folder) and a weekly reward sweep. Pipeline, promotion, rollback and a
@@ -51,33 +55,55 @@ def retrain(force: bool = False, root: str | None = None) -> dict[str, Any]:
 
 
 @flow(name="medvie-healthcheck")
-def healthcheck() -> dict[str, str]:
-    """Trivial deployment that proves the server → runner → flow path works."""
+def healthcheck(sleep_s: float = 0.0) -> dict[str, str]:
+    """Trivial deployment that proves the server → runner → flow path works; `sleep_s` keeps it running
+    (heartbeats included) that long, for the stack's worker-failure drill (`make stack-faults`)."""
+    if sleep_s > 0:
+        time.sleep(sleep_s)
     return {"status": "ok", "root": str(project_root())}
 
 
-def deployments(nightly_cron: str = NIGHTLY_CRON, weekly_cron: str = WEEKLY_CRON) -> list:
-    """Every deployment the project serves (RunnerDeployment objects, not yet registered)."""
+def deployments(
+    nightly_cron: str = NIGHTLY_CRON, weekly_cron: str = WEEKLY_CRON, job_variables: dict | None = None
+) -> list:
+    """Every deployment of the project (RunnerDeployment objects, not yet registered).
+
+    Module-path entrypoints: a process worker imports the flows from its working directory, so a work
+    pool needs no code storage (`job_variables={"working_dir": ...}` names the checkout)."""
     module = EntrypointType.MODULE_PATH  # runs from the project root, independent of file paths
+    common: dict[str, Any] = {"entrypoint_type": module, "job_variables": job_variables}
     return [
         retrain.to_deployment(
-            "nightly",
-            cron=nightly_cron,
-            entrypoint_type=module,
-            description="Retrain when DVC sees new data or changes",
+            "nightly", cron=nightly_cron, description="Retrain when DVC sees new data or changes", **common
         ),
         sweep.to_deployment(
             "weekly",
             cron=weekly_cron,
-            entrypoint_type=module,
             description="Reward-configuration sweep; promotes the best if better",
+            **common,
         ),
-        pipeline.to_deployment("manual", entrypoint_type=module, description="Full pipeline, now"),
-        gate_flow.to_deployment("manual", entrypoint_type=module),
-        promote_flow.to_deployment("manual", entrypoint_type=module),
-        rollback_flow.to_deployment("manual", entrypoint_type=module),
-        healthcheck.to_deployment("healthcheck", entrypoint_type=module),
+        pipeline.to_deployment("manual", description="Full pipeline, now", **common),
+        gate_flow.to_deployment("manual", **common),
+        promote_flow.to_deployment("manual", **common),
+        rollback_flow.to_deployment("manual", **common),
+        healthcheck.to_deployment("healthcheck", **common),
     ]
+
+
+def deploy_to_pool(
+    pool: str,
+    working_dir: str | None = None,
+    nightly_cron: str = NIGHTLY_CRON,
+    weekly_cron: str = WEEKLY_CRON,
+) -> list[str]:
+    """Register every deployment with work pool `pool` on the server $PREFECT_API_URL names; idempotent
+    (a deployment is updated in place). Returns `flow/deployment` names."""
+    from prefect import deploy
+
+    job_variables = {"working_dir": str(Path(working_dir or project_root()).resolve())}
+    found = deployments(nightly_cron, weekly_cron, job_variables=job_variables)
+    deploy(*found, work_pool_name=pool, build=False, push=False, print_next_steps_message=False)
+    return [f"{d.flow_name}/{d.name}" for d in found]
 
 
 def wait_healthy(api_url: str, timeout: float = 60.0, proc: subprocess.Popen | None = None) -> None:
@@ -179,7 +205,16 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--nightly-cron", default=NIGHTLY_CRON)
     s.add_argument("--weekly-cron", default=WEEKLY_CRON)
     sub.add_parser("list", help="print the deployments and their schedules")
+    d = sub.add_parser("deploy", help="register every deployment with a work pool ($PREFECT_API_URL)")
+    d.add_argument("--pool", required=True, help="a process work pool (`prefect work-pool create`)")
+    d.add_argument("--working-dir", help="the checkout the worker runs flows in (default: this project)")
+    d.add_argument("--nightly-cron", default=NIGHTLY_CRON)
+    d.add_argument("--weekly-cron", default=WEEKLY_CRON)
     args = ap.parse_args(argv)
+    if args.command == "deploy":
+        for name in deploy_to_pool(args.pool, args.working_dir, args.nightly_cron, args.weekly_cron):
+            print(f"deployed {name} to work pool {args.pool}")
+        return 0
     if args.command == "list":
         for d in deployments():
             crons = [getattr(s.schedule, "cron", None) for s in d.schedules or []]

@@ -7,6 +7,9 @@ flow publishes that decision (it does not gate again).
     python -m flows.pipeline                   # every stage, the register stage's gate included
     python -m flows.pipeline --until train     # stop after a stage
     python -m flows.pipeline --no-promote      # every stage but register: nothing registered or promoted
+
+After a successful run the outputs are pushed to the project's default DVC remote, when it has one
+(the team setup, docs/team.md); without a remote nothing is pushed.
 """
 
 from __future__ import annotations
@@ -120,6 +123,17 @@ def publish_artifacts(root: str) -> dict[str, Any]:
     return {"metrics": metrics, "mlflow_run": mlflow_run}
 
 
+@task(name="dvc-push", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
+def push_outputs(root: str) -> str | None:
+    """`dvc push` to the default remote; None (nothing pushed) when the project has no remote."""
+    remote = _dvc.default_remote(Path(root))
+    if remote is None:
+        get_run_logger().info("no default DVC remote: outputs not pushed")
+        return None
+    _dvc.push(Path(root), on_line=line_logger())
+    return remote
+
+
 @flow(name="medvie-pipeline")
 def pipeline(
     stages: list[str] | None = None,
@@ -128,9 +142,10 @@ def pipeline(
     retry_delay_seconds: float = 30.0,
     promote: bool = True,
     root: str | None = None,
+    push: bool = True,
 ) -> dict[str, Any]:
     """Run the DVC stages in DAG order (without `register` unless `promote`); publish the register stage's
-    gate decision when it ran."""
+    gate decision when it ran; then `dvc push` when `push` and the project has a default remote."""
     root = str(Path(root).resolve() if root else project_root())
     order = select_stages(read_stage_order(root), stages, until)
     if not promote:
@@ -142,7 +157,8 @@ def pipeline(
         run_stage(stage, root)
     published = publish_artifacts(root)
     promotion = new_registry_event(name, before) if name else None
-    return {"stages": order, **published, "promotion": promotion}
+    pushed = push_outputs(root) if push else None
+    return {"stages": order, **published, "promotion": promotion, "pushed_to": pushed}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,6 +9,10 @@
   a run of the MLflow experiment `medvie-registry` (when, from which version to which, why);
   `latest_event` / `latest_event_id` read the last one back.
 
+On a tracking server with auth, a move the server refuses (HTTP 401/403: e.g. `champion` is for reviewers
+only, docs/team.md) is a `RegistryPermissionError`, one line naming the server, the user and the fix; the
+gate then records "passed, not moved" instead of failing, so a trainer's pipeline still registers.
+
 Every alias move is also recorded as tags on the version it lands on (`promoted.<alias>.*`) and in a
 history list on the registered model (`medvie.alias_history`), which `rollback` reads.
 """
@@ -32,6 +36,29 @@ AUDIT_EXPERIMENT = "medvie-registry"
 ACTIONS = ("promote", "gate", "rollback")
 EVENT_FILE = "registry_event.json"
 _HISTORY_KEEP = 25  # a tag value holds at most 5000 characters
+_DENIED_CODES = {"PERMISSION_DENIED", "UNAUTHENTICATED"}
+
+
+class RegistryPermissionError(MedvieError):
+    """The tracking server refused an alias move for the current user."""
+
+
+def permission_error(exc: Exception, uri: str, name: str, alias: str) -> RegistryPermissionError | None:
+    """The one-line error for a refused alias move, or None when `exc` is not a refusal."""
+    code = getattr(exc, "error_code", "")
+    status = getattr(exc, "get_http_status_code", lambda: 0)()
+    if code not in _DENIED_CODES and status not in (401, 403):
+        return None
+    user = os.environ.get("MLFLOW_TRACKING_USERNAME") or "(no user)"
+    if status == 401 or code == "UNAUTHENTICATED":
+        why = "credentials refused"
+        fix = "set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD"
+    else:
+        why = (getattr(exc, "message", "") or str(exc)).strip().splitlines()[0][:300]
+        fix = "run it as a reviewer (MLFLOW_TRACKING_USERNAME/PASSWORD of one)"
+    return RegistryPermissionError(
+        f"MLflow server {uri} refused moving {name}@{alias} for user '{user}': {why}; {fix}"
+    )
 
 
 # ---------------------------------------------------------------- the store
@@ -148,7 +175,13 @@ def promote(
         "kind": kind,
         "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    client.set_registered_model_alias(name, alias, version)
+    try:
+        client.set_registered_model_alias(name, alias, version)
+    except MlflowException as exc:
+        refused = permission_error(exc, str(client.tracking_uri), name, alias)
+        if refused is None:
+            raise
+        raise refused from None
     for key in ("at", "previous", "reason"):
         client.set_model_version_tag(name, version, f"promoted.{alias}.{key}", str(entry[key])[:4000])
     hist = [*history(client, name), entry][-_HISTORY_KEEP:]
@@ -218,7 +251,13 @@ def gate_and_promote(
             f"(gain {gain:+.4f}, needs > {min_gain:g})"
         )
     if promoted:
-        promote(name, CHAMPION, challenger.version, f"{reason + ': ' if reason else ''}{why}", client=client)
+        try:
+            promote(
+                name, CHAMPION, challenger.version, f"{reason + ': ' if reason else ''}{why}", client=client
+            )
+        except RegistryPermissionError as exc:
+            # a trainer's run passes the gate but may not move champion: recorded, left to a reviewer
+            promoted, why = False, f"{why}; passed but not moved: {exc}"
     return {
         **decision,
         "promoted": promoted,

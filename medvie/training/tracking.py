@@ -1,5 +1,9 @@
 """MLflow for a training run: params of every section, provenance, per-step metrics, curves as CSV.
 
+A tracking server that stops answering during training (connection refused, 5xx after MLflow's own
+retries) ends the stage with one line naming the server (`TrackingServerDown`): the step in progress is
+checkpointed first, so a re-run once the server is back resumes from it, in the same MLflow run.
+
 TRL/transformers' own MLflow callback stays off (report_to="none"): it would log all ~190
 GRPOConfig fields under bare names, colliding with ours; we log under section prefixes instead.
 """
@@ -16,6 +20,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from medvie.errors import MedvieError
 from medvie.io import write_text
 
 EXPERIMENT = "medvie"
@@ -104,11 +109,18 @@ def open_run(client, run_id: str | None, artifact_uri: str, run_name: str) -> tu
     if parent:
         tags["mlflow.parentRunId"] = parent
         run_name = os.environ.get("MEDVIE_MLFLOW_RUN_NAME") or run_name
-    if not exp_id:
-        from medvie.registry.promotion import experiment_id
+    try:
+        if not exp_id:
+            from medvie.registry.promotion import experiment_id
 
-        exp_id = experiment_id(client, EXPERIMENT)
-    run = client.create_run(exp_id, run_name=run_name, tags=tags)
+            exp_id = experiment_id(client, EXPERIMENT)
+        run = client.create_run(exp_id, run_name=run_name, tags=tags)
+    except Exception as exc:
+        if not server_unreachable(exc):
+            raise
+        raise TrackingServerDown(
+            f"MLflow tracking server {client.tracking_uri} is not answering; start it and re-run the stage"
+        ) from None
     return run.info.run_id, exp_id
 
 
@@ -135,21 +147,65 @@ def numeric_metrics(logs: dict[str, Any]) -> dict[str, float]:
     return out
 
 
+class TrackingServerDown(MedvieError):
+    """The MLflow tracking server stopped answering during training."""
+
+
+def server_unreachable(exc: BaseException) -> bool:
+    """Whether `exc` says the server is gone (no answer, or 5xx once MLflow's retries are spent), as
+    opposed to a request the server refused (4xx), which a re-run would not fix."""
+    from mlflow.exceptions import MlflowException, RestException
+
+    if isinstance(exc, RestException):
+        return exc.get_http_status_code() >= 500
+    if isinstance(exc, MlflowException):
+        text = str(exc)
+        return any(s in text for s in ("Max retries exceeded", "Connection", "failed with exception"))
+    return isinstance(exc, (ConnectionError, TimeoutError, OSError))
+
+
+def server_down_error(uri: str, run_id: str, step: int, checkpoints: str) -> TrackingServerDown:
+    return TrackingServerDown(
+        f"MLflow tracking server {uri} stopped answering at step {step}; checkpoints are kept in "
+        f"{checkpoints}: start the server and re-run the stage to resume into run {run_id}"
+    )
+
+
 def mlflow_callback(client, run_id: str):
-    """A TrainerCallback that sends each log (per step) to the run."""
+    """A TrainerCallback that sends each log (per step) to the run.
+
+    When the server is unreachable it asks the Trainer to checkpoint this step and stop, then fails the
+    training with `TrackingServerDown` at its end; the train stage then leaves the run open (no call to a
+    dead server, which would wait through MLflow's retries again) for the re-run to resume into."""
     import time
 
     from mlflow.entities import Metric
     from transformers import TrainerCallback
 
     class _MlflowStepLogger(TrainerCallback):
+        down: TrackingServerDown | None = None
+
         def on_log(self, args, state, control, logs=None, **kwargs):
-            if not logs or not state.is_world_process_zero:
+            if not logs or not state.is_world_process_zero or self.down is not None:
                 return
             now = int(time.time() * 1000)
             metrics = [Metric(k, v, now, state.global_step) for k, v in numeric_metrics(logs).items()]
-            if metrics:
+            if not metrics:
+                return
+            try:
                 client.log_batch(run_id, metrics=metrics)
+            except Exception as exc:
+                if not server_unreachable(exc):
+                    raise
+                self.down = server_down_error(
+                    str(client.tracking_uri), run_id, state.global_step, str(args.output_dir)
+                )
+                control.should_save = True  # the Trainer saves right after logging this step
+                control.should_training_stop = True
+
+        def on_train_end(self, args, state, control, **kwargs):
+            if self.down is not None:
+                raise self.down
 
     return _MlflowStepLogger()
 

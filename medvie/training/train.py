@@ -28,6 +28,7 @@ from medvie.paths import PARAMS, STAGES
 from medvie.training.grpo import build_grpo_config, lora_config, validate
 from medvie.training.pointers import resolve_base, write_pointer
 from medvie.training.tracking import (
+    TrackingServerDown,
     log_params,
     mlflow_callback,
     open_run,
@@ -253,8 +254,11 @@ def train_grpo(
     except KeyboardInterrupt:
         status = "KILLED"
         raise
+    except TrackingServerDown:
+        status = ""  # nothing to tell a dead server: the run stays open and the re-run resumes into it
+        raise
     finally:
-        if client is not None:
+        if client is not None and status:
             client.set_terminated(run_id, status)
     if dist is not None:
         dist.wait_for_everyone()  # every process returns once the model is published

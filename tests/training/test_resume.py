@@ -47,7 +47,7 @@ def test_state_without_finished_flag_is_judged_by_the_checkpoint(tmp_path, step,
     assert _prepare_work_dir(tmp_path, "aaa", "auto") == expected
 
 
-def _fake_fit(sig: inspect.Signature, calls: list, interrupt: bool = False):
+def _fake_fit(sig: inspect.Signature, calls: list, interrupt: bool | BaseException = False):
     """Stands in for `_fit` (signature `sig`): records resume_from, leaves a checkpoint as Trainer does."""
 
     def fit(*args, **kwargs):
@@ -58,7 +58,7 @@ def _fake_fit(sig: inspect.Signature, calls: list, interrupt: bool = False):
         ckpt.mkdir(parents=True, exist_ok=True)
         (ckpt / "trainer_state.json").write_text(json.dumps({"global_step": 2, "max_steps": 2}))
         if interrupt:
-            raise KeyboardInterrupt
+            raise interrupt if isinstance(interrupt, BaseException) else KeyboardInterrupt
         out = Path(bound.arguments["out_dir"])
         out.mkdir(parents=True, exist_ok=True)
         return {"global_step": 2, "resumed_from_step": 2 if resume_from else 0, "lora": True}
@@ -99,3 +99,37 @@ def test_forced_rerun_of_a_finished_training_opens_a_new_run(project, grpo_recip
     assert client.get_run(first["run_id"]).info.status == "FINISHED"
     assert "resumed_from" not in client.get_run(second["run_id"]).data.tags
     assert json.loads(state_path.read_text())["mlflow_run_id"] == second["run_id"]
+
+
+def test_tracking_server_gone_mid_training_keeps_the_checkpoint_and_the_run(
+    project, grpo_recipe, monkeypatch
+):
+    """The server stops answering during training: the stage fails in one line without calling it again,
+    the checkpoint stays, and the re-run (server back) resumes it into the same MLflow run."""
+    from mlflow import MlflowClient
+
+    from medvie.settings import parse_params
+    from medvie.training import train as train_mod
+    from medvie.training.tracking import TrackingServerDown
+
+    params = parse_params({"train": {"grpo": {**grpo_recipe, **SMALL, "max_steps": 2}}})
+    calls: list = []
+    sig = inspect.signature(train_mod._fit)
+    down = TrackingServerDown("MLflow tracking server http://127.0.0.1:5050 stopped answering at step 2")
+    monkeypatch.setattr(train_mod, "_fit", _fake_fit(sig, calls, interrupt=down))
+
+    def dead(self, *args, **kwargs):
+        raise AssertionError("the stage must not call a tracking server that stopped answering")
+
+    with monkeypatch.context() as mp:
+        mp.setattr(MlflowClient, "set_terminated", dead)
+        with pytest.raises(TrackingServerDown, match="stopped answering"):
+            train_mod.train_grpo(params, project)
+    state = json.loads((project / params.train.work_dir / STATE_FILE).read_text())
+    assert state["finished"] is False
+    assert (project / params.train.work_dir / "checkpoints" / "checkpoint-2").is_dir()
+
+    monkeypatch.setattr(train_mod, "_fit", _fake_fit(sig, calls))
+    again = train_mod.train_grpo(params, project)
+    assert Path(calls[-1]).name == "checkpoint-2" and again["run_id"] == state["mlflow_run_id"]
+    assert MlflowClient(again["tracking_uri"]).get_run(again["run_id"]).info.status == "FINISHED"
