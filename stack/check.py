@@ -207,7 +207,10 @@ def dvc_roundtrip(stack: Stack, base: Path, clone: Path) -> None:
         check(tree_digest(fresh, rel) == tree_digest(clone, rel) != {}, f"{rel} restored")
     status = sh([sys.executable, "-m", "dvc", "status", "--json"], fresh)
     left = to_reproduce(json.loads(status.stdout or "{}")) if status.returncode == 0 else status.stderr
-    check(status.returncode == 0 and left == {}, f"nothing to reproduce in the clone {left or ''}")
+    check(
+        status.returncode == 0 and left == {},
+        "nothing to reproduce in the clone" + (f": {left}" if left else ""),
+    )
 
 
 def to_reproduce(status: dict) -> dict:

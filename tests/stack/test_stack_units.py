@@ -9,7 +9,7 @@ import pytest
 import yaml
 from flask import Flask
 
-from stack import check, dvc_remote, mlflow_auth
+from stack import check, dvc_remote, faults, mlflow_auth
 from stack.config import SECRET_KEYS, Stack, client_env, load_secrets, read_env_file
 
 ROUTE = "/api/2.0/mlflow/registered-models/alias"
@@ -100,3 +100,59 @@ def test_short_params_overlay_is_valid(tmp_path):
     loaded = load_params(params)
     assert loaded.train.grpo["max_steps"] == 2 and loaded.queries.test_max == 4
     assert yaml.safe_load(params.read_text())["data"]["holdout_families"] == []
+
+
+def test_pulled_clone_may_lack_only_the_unpushed_feature_cache():
+    only_cache = {"select": [{"changed outs": {check.UNPUSHED: "deleted"}}]}
+    assert check.to_reproduce(only_cache) == {}
+    more = {"select": [{"changed outs": {check.UNPUSHED: "deleted", "data/selected.jsonl": "deleted"}}]}
+    assert check.to_reproduce(more) == more
+    deps = {"train": [{"changed deps": {"params.yaml": "modified"}}]}
+    assert check.to_reproduce({**only_cache, **deps}) == deps
+    assert check.to_reproduce({"select": ["changed command"]}) == {"select": ["changed command"]}
+
+
+def test_fault_failure_is_one_error_line_naming_the_server():
+    url = "http://127.0.0.1:5050"
+    msg = f"error: MLflow tracking server {url} stopped answering at step 2; checkpoints are kept"
+    assert faults.is_one_line_error(f"INFO step 1\n{msg}\n", url)
+    # a progress bar interrupted mid-line: the error follows its last update on the same line
+    bar = " 33%|###       | 2/6 [00:28<00:57, 14.36s/it]"
+    assert faults.error_lines(f"{bar}\r{bar}{msg}\n{bar}\n") == [msg]
+    assert faults.is_one_line_error(f"{bar}{msg}\n{bar}", url)
+    assert not faults.is_one_line_error("Traceback (most recent call last):\n" + msg, url)
+    assert not faults.is_one_line_error(msg.replace(url, "the server"), url)
+    assert not faults.is_one_line_error(f"{msg}\n{msg}\n", url)
+    assert not faults.is_one_line_error("killed\n", url)
+
+
+def test_process_groups_include_a_child_in_its_own_session():
+    import os
+    import subprocess
+    import sys
+
+    code = "import subprocess,sys,time; subprocess.Popen([sys.executable,'-c','import time; time.sleep(60)'],"
+    code += " start_new_session=True); time.sleep(60)"
+    parent = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+    try:
+        groups = faults.wait_until(
+            "child started", lambda: (g := faults.process_groups(parent.pid)) and len(g) == 2 and g, 20, 0.1
+        )
+        assert parent.pid in groups
+        faults.kill_groups(groups)
+        parent.wait(timeout=10)
+        faults.wait_until("all gone", lambda: not any(faults.procs.alive(g) for g in groups), 10, 0.1)
+    finally:
+        for g in faults.process_groups(parent.pid) | {parent.pid}:
+            try:
+                os.killpg(g, 9)
+            except ProcessLookupError:
+                pass
+
+
+def test_wait_until_reports_the_last_error():
+    def boom():
+        raise RuntimeError("connection refused\nmore")
+
+    with pytest.raises(faults.FaultFailed, match="connection refused"):
+        faults.wait_until("probe", boom, 0.3, 0.1)
