@@ -91,8 +91,20 @@ def entry_point() -> Iterator[None]:
     try:
         yield
     except MedvieError as exc:
+        _end_bars()
         logger.error("error: %s", exc)
         raise SystemExit(EXIT_ERROR) from None
     except KeyboardInterrupt:
         logger.error(INTERRUPTED)
         raise SystemExit(EXIT_INTERRUPTED) from None
+
+
+def _end_bars() -> None:
+    """Close the progress bars still open (ours or a library's, e.g. the trainer's), so the error is the last
+    line on stderr and no bar redraws after it."""
+    if "tqdm" not in sys.modules:
+        return
+    from tqdm import tqdm
+
+    for bar in list(getattr(tqdm, "_instances", ())):
+        bar.close()

@@ -58,6 +58,20 @@ def test_entry_point_ends_in_one_line_and_an_exit_code(clean_logger, capsys, exc
     assert capsys.readouterr().err == line + "\n"
 
 
+def test_an_error_during_a_live_progress_bar_is_the_last_line(clean_logger, capsys):
+    """A stage failing while a bar (a library's, like the trainer's) is still open: the bar is closed first,
+    so the error is the last line and nothing redraws after it."""
+    from tqdm.auto import tqdm
+
+    with pytest.raises(SystemExit), mlog.entry_point():
+        bar = tqdm(total=10, desc="train")
+        bar.update(3)
+        raise DataError("MLflow tracking server http://127.0.0.1:5050 stopped answering at step 3")
+    err = capsys.readouterr().err
+    assert err.endswith("error: MLflow tracking server http://127.0.0.1:5050 stopped answering at step 3\n")
+    assert err.splitlines()[-1].startswith("error: ")
+
+
 def test_shown_paths_are_relative_to_the_working_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert mlog.shown(tmp_path / "data" / "x") == os.path.join("data", "x")
