@@ -122,22 +122,17 @@ def wait_healthy(api_url: str, timeout: float = 60.0, proc: subprocess.Popen | N
     raise TimeoutError(f"prefect server at {api_url} not healthy after {timeout:.0f}s")
 
 
+def server_command(port: int, *, ui: bool = True) -> list[str]:
+    """`prefect server start` on loopback, with this Python (the project's environment)."""
+    cmd = [sys.executable, "-m", "prefect", "server", "start", "--host", HOST, "--port", str(port)]
+    return [*cmd, "--analytics-off", "--ui" if ui else "--no-ui"]
+
+
 def start_server(port: int, *, ui: bool = True, own_group: bool = False) -> subprocess.Popen:
     """`prefect server start` on loopback; `own_group` puts it in a new process group (stop it whole)."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "prefect",
-        "server",
-        "start",
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--analytics-off",
-        "--ui" if ui else "--no-ui",
-    ]
-    return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, start_new_session=own_group)
+    return subprocess.Popen(
+        server_command(port, ui=ui), stdin=subprocess.DEVNULL, start_new_session=own_group
+    )
 
 
 def stop(proc: subprocess.Popen, timeout: float = 20.0) -> None:

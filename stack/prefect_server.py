@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from medvie.errors import MedvieError
 from stack import procs
-from stack.config import HOST, PREFECT_AUTH_USER, WORK_POOL, Stack, client_env
+from stack.config import PREFECT_AUTH_USER, WORK_POOL, Stack, client_env
 
 SERVER = "prefect-server"
 HEARTBEAT_S = 30  # Prefect's minimum
@@ -83,18 +83,9 @@ def start_server(stack: Stack, sec: dict[str, str]) -> bool:
         return False
     procs.stop(stack, SERVER)
     (stack.prefect_home / "server").mkdir(parents=True, exist_ok=True)
-    cmd = [
-        sys.executable,
-        "-m",
-        "prefect",
-        "server",
-        "start",
-        "--host",
-        HOST,
-        "--port",
-        str(stack.prefect_port),
-    ]
-    proc = procs.start(stack, SERVER, [*cmd, "--analytics-off"], server_env(stack, sec))
+    from flows.deploy import server_command
+
+    proc = procs.start(stack, SERVER, server_command(stack.prefect_port), server_env(stack, sec))
     procs.wait_for(
         f"Prefect server at {stack.prefect_api}",
         lambda: healthy(stack, sec),

@@ -66,7 +66,9 @@ def _page(report) -> dict:
         "doc_type": report.doc_type,
         "lines": lines,
         "family": meta.get("family"),
-        "form": report.form,  # the traits it was printed with (a recombined form has no name to look up)
+        # the traits it was printed with (a recombined form has no name to look up); a custom renderer's
+        # reports may not say
+        "form": getattr(report, "form", None),
     }
 
 
