@@ -20,6 +20,21 @@ def grpo_recipe() -> dict:
 
 
 @pytest.fixture(scope="session")
+def small_grpo(grpo_recipe) -> dict:
+    """The params.yaml recipe run small on a CPU: one generation batch of 4 rollouts of one prompt, a
+    checkpoint every step; a test adds max_steps."""
+    small = {
+        "use_cpu": True,
+        "bf16": False,
+        "num_generations": 4,
+        "per_device_train_batch_size": 4,
+        "gradient_accumulation_steps": 1,
+        "save_steps": 1,
+    }
+    return {**grpo_recipe, **small}
+
+
+@pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
     from medvie.modeling.processor import PIXELS_PER_TOKEN
     from medvie.modeling.tiny import TinySpec, build_tiny, save_tiny

@@ -6,17 +6,6 @@ import json
 
 import pytest
 
-# one generation batch of 4 rollouts of one prompt, short completions: a step takes seconds on a CPU
-SMALL = {
-    "use_cpu": True,
-    "bf16": False,
-    "num_generations": 4,
-    "per_device_train_batch_size": 4,
-    "gradient_accumulation_steps": 1,
-    "max_completion_length": 6,
-    "save_steps": 1,
-}
-
 
 @pytest.fixture(scope="module")
 def real_dir(tmp_path_factory):
@@ -26,7 +15,7 @@ def real_dir(tmp_path_factory):
 
 
 def test_one_grpo_lora_step_on_release_shapes(
-    real_dir, tmp_path, make_queries, rewards_registry, grpo_recipe, monkeypatch
+    real_dir, tmp_path, make_queries, rewards_registry, small_grpo, monkeypatch
 ):
     from medvie.env import mlflow_uris
     from medvie.modeling.base import prepare_base
@@ -41,7 +30,7 @@ def test_one_grpo_lora_step_on_release_shapes(
     params = parse_params(
         {
             "model": {"name_or_path": str(real_dir)},
-            "train": {"grpo": {**grpo_recipe, **SMALL, "max_steps": 1}},
+            "train": {"grpo": {**small_grpo, "max_completion_length": 6, "max_steps": 1}},
         }
     )
     # the warm start of a hub model is a pointer to it, as the model stage writes for models/base

@@ -10,15 +10,6 @@ import pytest
 
 from medvie.training.train import STATE_FILE, _prepare_work_dir
 
-SMALL = {
-    "use_cpu": True,
-    "bf16": False,
-    "num_generations": 4,
-    "per_device_train_batch_size": 4,
-    "gradient_accumulation_steps": 1,
-    "save_steps": 1,
-}
-
 
 def _work(tmp_path: Path, state: dict, step: int = 3, max_steps: int = 3) -> Path:
     ckpt = tmp_path / "checkpoints" / f"checkpoint-{step}"
@@ -66,13 +57,13 @@ def _fake_fit(sig: inspect.Signature, calls: list, interrupt: bool | BaseExcepti
     return fit
 
 
-def test_forced_rerun_of_a_finished_training_opens_a_new_run(project, grpo_recipe, monkeypatch):
+def test_forced_rerun_of_a_finished_training_opens_a_new_run(project, small_grpo, monkeypatch):
     from mlflow import MlflowClient
 
     from medvie.settings import parse_params
     from medvie.training import train as train_mod
 
-    params = parse_params({"train": {"grpo": {**grpo_recipe, **SMALL, "max_steps": 2}}})
+    params = parse_params({"train": {"grpo": {**small_grpo, "max_steps": 2}}})
     state_path = project / params.train.work_dir / STATE_FILE
     calls: list = []
     sig = inspect.signature(train_mod._fit)
@@ -101,9 +92,7 @@ def test_forced_rerun_of_a_finished_training_opens_a_new_run(project, grpo_recip
     assert json.loads(state_path.read_text())["mlflow_run_id"] == second["run_id"]
 
 
-def test_tracking_server_gone_mid_training_keeps_the_checkpoint_and_the_run(
-    project, grpo_recipe, monkeypatch
-):
+def test_tracking_server_gone_mid_training_keeps_the_checkpoint_and_the_run(project, small_grpo, monkeypatch):
     """The server stops answering during training: the stage fails in one line without calling it again,
     the checkpoint stays, and the re-run (server back) resumes it into the same MLflow run."""
     from mlflow import MlflowClient
@@ -112,7 +101,7 @@ def test_tracking_server_gone_mid_training_keeps_the_checkpoint_and_the_run(
     from medvie.training import train as train_mod
     from medvie.training.tracking import TrackingServerDown
 
-    params = parse_params({"train": {"grpo": {**grpo_recipe, **SMALL, "max_steps": 2}}})
+    params = parse_params({"train": {"grpo": {**small_grpo, "max_steps": 2}}})
     calls: list = []
     sig = inspect.signature(train_mod._fit)
     down = TrackingServerDown("MLflow tracking server http://127.0.0.1:5050 stopped answering at step 2")
