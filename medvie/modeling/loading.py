@@ -214,7 +214,9 @@ def decoding_config(model, settings: dict[str, Any], max_new_tokens: int):
     config = GenerationConfig(
         **{k: v for k, v in tokens.items() if v is not None}, **settings, max_new_tokens=max_new_tokens
     )
-    config.update(**GenerationConfig._get_default_generation_params(), defaults_only=True)
+    defaults = GenerationConfig._get_default_generation_params()
+    defaults.pop("max_length")  # max_new_tokens bounds the answer; both set makes generate warn every batch
+    config.update(**defaults, defaults_only=True)
     model.generation_config = config
     return config
 

@@ -141,3 +141,19 @@ def test_generation_settings_are_tags_of_the_evaluation_run():
         tags["eval.dtype"] == "auto" and tags["eval.device"] == "cpu" and tags["eval.max_new_tokens"] == "320"
     )
     assert all(isinstance(v, str) for v in tags.values())
+
+
+def test_generation_is_bounded_by_max_new_tokens_alone(model_dirs, rows, caplog):
+    # a default max_length beside max_new_tokens made transformers warn once per evaluated batch
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.enable_propagation()
+    try:
+        ev = load_params(REPO / "params.yaml").evaluate
+        predict = model_predictor(model_dirs[1], max_new_tokens=5, batch_size=2, generation=ev.generation)
+        with caplog.at_level("WARNING"):
+            answers = predict(rows)
+    finally:
+        hf_logging.disable_propagation()
+    assert len(answers) == len(rows)
+    assert not [r.getMessage() for r in caplog.records if "max_length" in r.getMessage()]
