@@ -215,7 +215,8 @@ def decoding_config(model, settings: dict[str, Any], max_new_tokens: int):
         **{k: v for k, v in tokens.items() if v is not None}, **settings, max_new_tokens=max_new_tokens
     )
     defaults = GenerationConfig._get_default_generation_params()
-    defaults.pop("max_length")  # max_new_tokens bounds the answer; both set makes generate warn every batch
+    # max_new_tokens bounds the answer; a max_length beside it makes generate warn every batch
+    defaults.pop("max_length", None)
     config.update(**defaults, defaults_only=True)
     model.generation_config = config
     return config
