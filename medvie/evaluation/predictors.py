@@ -95,18 +95,9 @@ def length_order(rows: Sequence[dict]) -> list[int]:
     ...               {"prompt": [{"role": "user", "content": [{"type": "text", "text": "a"}]}]}])
     [1, 0]
     """
+    from medvie.evaluation.ocr_baseline import prompt_text
 
-    def chars(row: dict) -> int:
-        n = 0
-        for message in row["prompt"]:
-            content = message["content"]
-            if isinstance(content, str):
-                n += len(content)
-            else:
-                n += sum(len(part.get("text") or "") for part in content if isinstance(part, dict))
-        return n
-
-    return sorted(range(len(rows)), key=lambda i: chars(rows[i]))
+    return sorted(range(len(rows)), key=lambda i: len(prompt_text(rows[i]["prompt"])))
 
 
 def predictor_settings(cfg: EvaluateConfig) -> dict[str, Any]:
