@@ -45,7 +45,9 @@ def project(tmp_path_factory, store):
             "text": {"engine": "tesseract", "languages": ["eng"], "for_baseline": "never"},
             "queries": {"text_hints": "ocr", "schema": str(SCHEMA), "val_max": 0, "test_max": 10},
             "model": {"tiny_dir": str(REPO / "pretrained" / "tiny")},
-            "evaluate": {"models": ["grpo"], "baselines": [], "max_new_tokens": 48, "batch_size": 1},
+            # batches of 4 of the 6 queries, ordered by prompt length: `medvie extract` below batches its 3
+            # images otherwise, so the answers must not depend on which queries share a batch
+            "evaluate": {"models": ["grpo"], "baselines": [], "max_new_tokens": 48, "batch_size": 4},
             "register": {"name": NAME, "model": "grpo"},
         }
     )
@@ -122,7 +124,7 @@ def test_the_registered_version_carries_the_recipe_the_model_was_evaluated_with(
     }
     assert recipe.generation.model_dump() == {
         "max_new_tokens": 48,
-        "batch_size": 1,
+        "batch_size": 4,
         "device": "cpu",
         "dtype": "auto",
         "decoding": greedy,
