@@ -177,7 +177,7 @@ STAGES: dict[str, Stage] = {
         },
     ),
     "train": Stage(
-        deps=(QUERIES, WARMSTART_MODEL),
+        deps=(QUERIES, WARMSTART_MODEL, "${train.launch}"),
         outs=(GRPO_MODEL, TRAIN_PLOTS),
         code=("medvie/training", "medvie/rewards"),
         args={

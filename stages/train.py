@@ -8,7 +8,10 @@ from stages._common import run
 
 
 def main(params: Params, root: Path) -> None:
+    from medvie.training.launch import relaunch
     from medvie.training.train import train_grpo
+
+    relaunch(params.train.launch, root, ["-m", "stages.train"])
 
     train_grpo(params, root, **STAGES["train"].resolve(root, params))
 

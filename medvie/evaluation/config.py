@@ -40,6 +40,9 @@ class EvaluateConfig(Section):
     text_dir: str = Field(TEXT, description="OCR / text-layer output read by the OCR baseline")
     max_new_tokens: int = Field(512, ge=1, le=32768)
     batch_size: int = Field(8, ge=1, description="queries per generate call")
+    workers: int = Field(
+        1, ge=1, description="processes the models answer in at once (CPU cores; 1 on a GPU)"
+    )
     max_queries: int = Field(0, ge=0, description="evaluate at most this many queries (0: all)")
     worst_cases: int = Field(8, ge=0, description="worst queries per model shown in reports/eval.md")
     thumb_side: int = Field(192, ge=32, le=1024, description="longer side of report thumbnails (px)")

@@ -129,17 +129,40 @@ def run_predictor(name: str, predictor: Predictor, rows: Sequence[dict]) -> tupl
 
 
 def evaluate(
-    predictors: Mapping[str, Predictor], rows: Sequence[dict], reward_cfg: Any = None
+    predictors: Mapping[str, Predictor], rows: Sequence[dict], reward_cfg: Any = None, workers: int = 1
 ) -> dict[str, dict]:
-    """{model: {"metrics": ..., "predictions": [...], "seconds": s}} for every predictor."""
+    """{model: {"metrics": ..., "predictions": [...], "seconds": s}} for every predictor.
+
+    `workers` > 1: the models answer in that many processes of their own at once (each loads its model;
+    the same answers as one after another); the other predictors run here meanwhile."""
+    log.info("evaluating %s on %d queries", ", ".join(predictors), len(rows))
+    answers = _answer_all(predictors, rows, workers)
     results = {}
-    for name, predictor in predictors.items():
-        log.info("evaluating %s on %d queries", name, len(rows))
-        preds, seconds = run_predictor(name, predictor, rows)
+    for name in predictors:
+        preds, seconds = answers[name]
         metrics = score(preds, rows, reward_cfg)
         metrics["queries_per_s"] = len(rows) / seconds if seconds > 0 else 0.0
         results[name] = {"metrics": metrics, "predictions": preds, "seconds": seconds}
     return results
+
+
+def _answer_all(
+    predictors: Mapping[str, Predictor], rows: Sequence[dict], workers: int
+) -> dict[str, tuple[list[Any], float]]:
+    from medvie.evaluation.predictors import ModelPredictor
+
+    apart = [n for n, p in predictors.items() if isinstance(p, ModelPredictor)] if workers > 1 else []
+    if len(apart) < 2:  # one model gains nothing from a process of its own
+        return {name: run_predictor(name, p, rows) for name, p in predictors.items()}
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawn: a fresh interpreter per worker (a forked torch can hang in its thread pools)
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(workers, len(apart)), mp_context=context) as pool:
+        futures = {name: pool.submit(run_predictor, name, predictors[name], rows) for name in apart}
+        here = {name: run_predictor(name, p, rows) for name, p in predictors.items() if name not in futures}
+        return {**here, **{name: future.result() for name, future in futures.items()}}
 
 
 def metrics_file(results: Mapping[str, dict]) -> dict:

@@ -11,9 +11,9 @@ from typing import Any
 from medvie.evaluation.config import EvaluateConfig
 from medvie.evaluation.evaluate import evaluate, load_eval_queries, metrics_file, queries_hash
 from medvie.evaluation.predictors import (
+    ModelPredictor,
     Predictor,
     generation_tags,
-    model_predictor,
     ocr_predictor,
     predictor_settings,
 )
@@ -39,7 +39,7 @@ def build_predictors(
         if not model_dir.is_dir():
             log.warning("evaluate: %s not found, skipped", shown(model_dir))
             continue
-        predictors[name] = model_predictor(model_dir, **predictor_settings(cfg))
+        predictors[name] = ModelPredictor(model_dir, **predictor_settings(cfg))  # loads when it answers
     if "ocr_baseline" in cfg.baselines:
         predictors["ocr_baseline"] = ocr_predictor(
             records, text if text is not None and Path(text).is_dir() else None, schema=schema
@@ -73,7 +73,7 @@ def run_evaluate(
     rows = load_eval_queries(queries, cfg.max_queries)
     if predictors is None:
         predictors = build_predictors(cfg, models=models, records=records, text=text, schema=schema)
-    results = evaluate(predictors, rows, reward_cfg)
+    results = evaluate(predictors, rows, reward_cfg, workers=cfg.workers)
     body = metrics_file(results)
     test_hash = queries_hash(rows)
     write_json(metrics, body)

@@ -30,46 +30,68 @@ def open_image(path: str | Path):
         raise DataError(f"{path}: unreadable image ({exc.__class__.__name__}); replace or drop it") from None
 
 
-def model_predictor(
-    model_dir: str | Path,
-    *,
-    device: str = "cpu",
-    max_new_tokens: int = 512,
-    batch_size: int = 8,
-    dtype: str = "auto",
-    generation: GenerationSettings | None = None,
-) -> Predictor:
+class ModelPredictor:
     """Batched generation with a model directory (HF checkpoint or medvie_model.json), loaded on `device` in
     `dtype`, decoding with `generation` (evaluate.generation; default: greedy) and never with the
-    checkpoint's own generation_config."""
-    from medvie import modeling
-    from medvie.modeling.loading import decoding_config
+    checkpoint's own generation_config.
 
-    model_dir = Path(model_dir)
-    if not model_dir.exists():
-        raise MedvieError(
-            f"{model_dir}: model directory not found; run its stage or drop it from evaluate.models"
-        )
-    if str(device).startswith("cuda"):
-        import torch
+    The model loads on first use (or `load()`); it pickles as its directory and settings, so a worker
+    process of the evaluate stage loads its own copy."""
 
-        if not torch.cuda.is_available():
-            raise ConfigError(
-                f"evaluate.device is {device} but this machine has no GPU; set evaluate.device: cpu "
-                "(and evaluate.dtype: auto)"
+    def __init__(
+        self,
+        model_dir: str | Path,
+        *,
+        device: str = "cpu",
+        max_new_tokens: int = 512,
+        batch_size: int = 8,
+        dtype: str = "auto",
+        generation: GenerationSettings | None = None,
+    ) -> None:
+        self.model_dir = Path(model_dir)
+        if not self.model_dir.exists():
+            raise MedvieError(
+                f"{self.model_dir}: model directory not found; run its stage or drop it from evaluate.models"
             )
-    model, processor = modeling.load(str(model_dir), device=device, dtype=dtype)
-    settings = (generation or GenerationSettings()).as_kwargs()
-    gen_config = decoding_config(model, settings, max_new_tokens)
+        if str(device).startswith("cuda"):
+            import torch
 
-    def predict(rows: Sequence[dict]) -> list[Any]:
+            if not torch.cuda.is_available():
+                raise ConfigError(
+                    f"evaluate.device is {device} but this machine has no GPU; set evaluate.device: cpu "
+                    "(and evaluate.dtype: auto)"
+                )
+        self.device, self.dtype = device, dtype
+        self.max_new_tokens, self.batch_size = max_new_tokens, batch_size
+        self.generation = generation or GenerationSettings()
+        self._loaded: tuple[Any, Any, Any] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_loaded": None}
+
+    def load(self) -> ModelPredictor:
+        if self._loaded is None:
+            from medvie import modeling
+            from medvie.modeling.loading import decoding_config
+
+            model, processor = modeling.load(str(self.model_dir), device=self.device, dtype=self.dtype)
+            gen_config = decoding_config(model, self.generation.as_kwargs(), self.max_new_tokens)
+            self._loaded = (model, processor, gen_config)
+        return self
+
+    def __call__(self, rows: Sequence[dict]) -> list[Any]:
+        from medvie import modeling
+
+        model, processor, gen_config = self.load()._loaded  # type: ignore[misc]
         out: list[Any] = [None] * len(rows)
         # a batch decodes until its longest answer ends: batches of similar prompts (the asked keys'
         # descriptions make most of a prompt's length) spend fewer steps on padding and finished rows
         order = length_order(rows)
-        batches = range(0, len(order), batch_size)
-        for start in progress(batches, desc=f"evaluate {model_dir.name}", unit="batch"):
-            chunk = [rows[i] for i in order[start : start + batch_size]]
+        size = self.batch_size
+        for start in progress(
+            range(0, len(order), size), desc=f"evaluate {self.model_dir.name}", unit="batch"
+        ):
+            chunk = [rows[i] for i in order[start : start + size]]
             # images are opened one chunk at a time so a large test set never sits decoded in memory
             images = [open_image(r["image_path"]) for r in chunk]
             answers = modeling.generate(
@@ -77,15 +99,18 @@ def model_predictor(
                 processor,
                 images,
                 [r["prompt"] for r in chunk],
-                max_new_tokens=max_new_tokens,
-                batch_size=batch_size,
+                max_new_tokens=self.max_new_tokens,
+                batch_size=size,
                 generation_config=gen_config,
             )
-            for i, answer in zip(order[start : start + batch_size], answers, strict=True):
+            for i, answer in zip(order[start : start + size], answers, strict=True):
                 out[i] = answer
         return out
 
-    return predict
+
+def model_predictor(model_dir: str | Path, **settings: Any) -> ModelPredictor:
+    """A `ModelPredictor` with its model loaded (`predictor_settings` names the settings)."""
+    return ModelPredictor(model_dir, **settings).load()
 
 
 def length_order(rows: Sequence[dict]) -> list[int]:

@@ -94,6 +94,11 @@ class TrainConfig(Section):
     )
     work_dir: str = Field("build/train", description="checkpoints live here, outside DVC outputs")
     split: str = Field("train", description="queries file trained on")
+    launch: str = Field(
+        "configs/accelerate/cpu.yaml",
+        min_length=1,
+        description="accelerate config the training processes start from (medvie/training/launch.py)",
+    )
 
     @field_validator("grpo")
     @classmethod

@@ -25,7 +25,7 @@ from typing import Any
 from medvie.errors import ConfigError, DataError, MedvieError
 from medvie.io import atomic_dir, read_json, write_json
 from medvie.paths import PARAMS, STAGES
-from medvie.training.grpo import build_grpo_config, lora_config, validate
+from medvie.training.grpo import build_grpo_config, lora_config, validate, world_size
 from medvie.training.pointers import resolve_base, write_pointer
 from medvie.training.tracking import (
     TrackingServerDown,
@@ -69,6 +69,7 @@ def fingerprint(params, train_file: Path, model_dir: Path) -> str:
     )
     blob = {
         "grpo": grpo,
+        "processes": world_size(),  # a step's completions are split across them
         "lora": cfg.lora.model_dump(mode="json"),
         "seed": cfg.seed,
         "reward": params.reward.model_dump(mode="json"),

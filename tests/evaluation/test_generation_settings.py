@@ -8,7 +8,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageDraw
 
 from medvie.evaluation.predictors import generation_tags, model_predictor
 from medvie.settings import load_params
@@ -20,19 +19,11 @@ LEAKY = {**QWEN_LIKE, "no_repeat_ngram_size": 2}
 
 
 @pytest.fixture(scope="module")
-def model_dirs(tmp_path_factory) -> tuple[Path, Path]:
+def model_dirs(untrained_tiny, tmp_path_factory) -> tuple[Path, Path]:
     """(a tiny checkpoint whose generation_config.json samples with a repetition penalty, the same weights
     with a plain greedy generation_config.json)."""
-    from medvie.modeling.processor import PIXELS_PER_TOKEN
-    from medvie.modeling.tiny import TinySpec, build_tiny, save_tiny
-
-    spec = TinySpec.smallest(max_positions=1024)
-    model, processor = build_tiny(
-        spec=spec, min_pixels=4 * PIXELS_PER_TOKEN, max_pixels=16 * PIXELS_PER_TOKEN
-    )
-    root = tmp_path_factory.mktemp("gen")
-    plain = save_tiny(model, processor, root / "plain")
-    leaky = root / "leaky"
+    plain = untrained_tiny
+    leaky = tmp_path_factory.mktemp("gen") / "leaky"
     shutil.copytree(plain, leaky)
     path = leaky / "generation_config.json"
     path.write_text(json.dumps({**json.loads(path.read_text()), **LEAKY}))
@@ -40,17 +31,8 @@ def model_dirs(tmp_path_factory) -> tuple[Path, Path]:
 
 
 @pytest.fixture
-def rows(tmp_path) -> list[dict]:
-    out = []
-    for i in range(3):
-        img = Image.new("RGB", (112, 84), "white")
-        ImageDraw.Draw(img).text((4, 4 + 10 * i), f"Name: P{i}", fill="black")
-        img.save(tmp_path / f"{i}.png")
-        prompt = [
-            {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "Give Name as JSON."}]}
-        ]
-        out.append({"image_path": str(tmp_path / f"{i}.png"), "prompt": prompt})
-    return out
+def rows(name_rows) -> list[dict]:
+    return name_rows(["Give Name as JSON."] * 3)
 
 
 @pytest.fixture

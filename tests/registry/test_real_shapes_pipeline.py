@@ -79,6 +79,7 @@ def project(tmp_path_factory, store, hf_cache):
     from medvie.config_base import load_yaml
     from medvie.io import read_json, read_jsonl, write_jsonl
     from medvie.settings import load_params
+    from medvie.training.launch import LAUNCHED
     from medvie.training.presets import merge
     from stages import evaluate, ingest, model, queries, register, train, warmstart
 
@@ -95,6 +96,9 @@ def project(tmp_path_factory, store, hf_cache):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MEDVIE_MLFLOW_STORE_ROOT", str(Path(store.removeprefix("sqlite:///")).parent))
         mp.setenv("MEDVIE_ROOT", str(root))
+        # train here, as the one process of a launch: the preset's single-GPU launch is not for a CPU, and
+        # relaunching (tests/training/test_launch.py) would replace the test process
+        mp.setenv(LAUNCHED, "1")
         ingest.main(params, root)
         write_jsonl(root / "data" / "selected.jsonl", [{"id": "r0"}])  # the sample stage's output
         queries.main(params, root)

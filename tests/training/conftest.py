@@ -34,19 +34,6 @@ def small_grpo(grpo_recipe) -> dict:
     return {**grpo_recipe, **small}
 
 
-@pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory) -> Path:
-    from medvie.modeling.processor import PIXELS_PER_TOKEN
-    from medvie.modeling.tiny import TinySpec, build_tiny, save_tiny
-
-    model, processor = build_tiny(
-        spec=TinySpec.smallest(max_positions=1024),
-        min_pixels=4 * PIXELS_PER_TOKEN,
-        max_pixels=16 * PIXELS_PER_TOKEN,
-    )
-    return save_tiny(model, processor, tmp_path_factory.mktemp("models") / "warmstart")
-
-
 def _page(i: int) -> Image.Image:
     img = Image.new("RGB", (112, 84), "white")
     ImageDraw.Draw(img).text((4, 4 + 10 * (i % 5)), f"Name: P{i}", fill="black")
@@ -135,14 +122,14 @@ def rewards_registry(monkeypatch):
 
 
 @pytest.fixture
-def project(tmp_path, tiny_model_dir, rewards_registry, monkeypatch):
+def project(tmp_path, untrained_tiny, rewards_registry, monkeypatch):
     """A project root with queries and a model; MLflow goes to a sqlite file inside it."""
     import shutil
 
     from medvie.env import mlflow_uris
 
     write_queries(tmp_path)
-    shutil.copytree(tiny_model_dir, tmp_path / "models" / "warmstart")
+    shutil.copytree(untrained_tiny, tmp_path / "models" / "warmstart")
     (tmp_path / "params.yaml").write_text("env: {threads: 1}\n")
     tracking, _ = mlflow_uris(tmp_path)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking)

@@ -1,9 +1,10 @@
 """Two training processes under `accelerate launch` (torch.distributed on CPU, gloo): one MLflow run, one
 run state, one published model, and it holds the weights the processes trained.
 
-`accelerate launch --cpu --num_processes 2` starts a single process (its simple launcher needs an MPI
-hostfile for more), so the processes come from its torchrun launcher (`--multi_gpu`) with no GPU visible;
-train.grpo.use_cpu makes accelerate's state a multi-CPU one on gloo."""
+They start from configs/accelerate/cpu.yaml, params.yaml's train.launch: `accelerate launch --cpu` would
+start a single process (its simple launcher needs an MPI hostfile for more), so the config names the
+torchrun launcher (MULTI_GPU) with no GPU visible; train.grpo.use_cpu makes accelerate's state a
+multi-CPU one on gloo."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+REPO = Path(__file__).resolve().parents[2]
 
 # Each process runs `train_grpo` as the train stage would; a spy on GRPOTrainer.train keeps the weights
 # each rank ends its training with (the LoRA weights, or the whole model), to compare with what was published.
@@ -65,17 +68,8 @@ def two_process_run(project, grpo_recipe):
         cmd = [
             str(accelerate),
             "launch",
-            "--multi_gpu",
-            "--num_processes",
-            "2",
-            "--num_machines",
-            "1",
-            "--mixed_precision",
-            "no",
-            "--dynamo_backend",
-            "no",
-            "--main_process_port",
-            "0",
+            "--config_file",
+            str(REPO / "configs" / "accelerate" / "cpu.yaml"),  # the CPU default's train.launch
             str(project / "entry.py"),
             str(project),
             str(project / "params.json"),

@@ -50,11 +50,11 @@ def test_transcription_without_text_layer_is_a_data_error(tmp_path, make_queries
         build_examples(queries, records, _ws(transcription_share=0.5))
 
 
-def test_tiny_sft_writes_a_loadable_checkpoint(tmp_path, tiny_model_dir, make_queries):
+def test_tiny_sft_writes_a_loadable_checkpoint(tmp_path, untrained_tiny, make_queries):
     from medvie.modeling.loading import load
 
     make_queries(tmp_path)
-    shutil.copytree(tiny_model_dir, tmp_path / "models" / "base")
+    shutil.copytree(untrained_tiny, tmp_path / "models" / "base")
     params = parse_params({"warmstart": {"steps": 2, "batch_size": 2}})
     out = tmp_path / "models" / "warmstart"
     summary = run_warmstart(
@@ -72,8 +72,8 @@ def test_tiny_sft_writes_a_loadable_checkpoint(tmp_path, tiny_model_dir, make_qu
     assert type(model).__name__ == "Qwen2_5_VLForConditionalGeneration"
 
 
-def test_real_model_gets_a_pointer_to_the_base(tmp_path, tiny_model_dir):
-    shutil.copytree(tiny_model_dir, tmp_path / "models" / "base")
+def test_real_model_gets_a_pointer_to_the_base(tmp_path, untrained_tiny):
+    shutil.copytree(untrained_tiny, tmp_path / "models" / "base")
     params = parse_params({"model": {"name_or_path": "Qwen/Qwen2.5-VL-7B-Instruct"}})
     out = tmp_path / "models" / "warmstart"
     summary = run_warmstart(
