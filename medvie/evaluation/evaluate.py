@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from medvie.errors import DataError
-from medvie.evaluation.predictors import Predictor
+from medvie.evaluation.predictors import ModelPredictor, Predictor
 from medvie.io import read_jsonl
 
 log = logging.getLogger(__name__)
@@ -149,8 +149,6 @@ def evaluate(
 def _answer_all(
     predictors: Mapping[str, Predictor], rows: Sequence[dict], workers: int
 ) -> dict[str, tuple[list[Any], float]]:
-    from medvie.evaluation.predictors import ModelPredictor
-
     apart = [n for n, p in predictors.items() if isinstance(p, ModelPredictor)] if workers > 1 else []
     if len(apart) < 2:  # one model gains nothing from a process of its own
         return {name: run_predictor(name, p, rows) for name, p in predictors.items()}

@@ -46,8 +46,15 @@ def project(tmp_path_factory, store):
             "queries": {"text_hints": "ocr", "schema": str(SCHEMA), "val_max": 0, "test_max": 10},
             "model": {"tiny_dir": str(REPO / "pretrained" / "tiny")},
             # batches of 4 of the 6 queries, ordered by prompt length: `medvie extract` below batches its 3
-            # images otherwise, so the answers must not depend on which queries share a batch
-            "evaluate": {"models": ["grpo"], "baselines": [], "max_new_tokens": 48, "batch_size": 4},
+            # images otherwise, so the answers must not depend on which queries share a batch; two models
+            # in two workers, as params.yaml evaluates: the registered one answers in a process of its own
+            "evaluate": {
+                "models": ["base", "grpo"],
+                "baselines": [],
+                "max_new_tokens": 48,
+                "batch_size": 4,
+                "workers": 2,
+            },
             "register": {"name": NAME, "model": "grpo"},
         }
     )
