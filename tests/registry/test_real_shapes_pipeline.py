@@ -29,7 +29,7 @@ REPORTS = [(21, "cbc"), (22, "biochemistry")]
 CPU_GRPO = {
     "use_cpu": True,
     "bf16": False,
-    "num_generations": 4,
+    "num_generations": 4,  # the preset samples 8; 4 keeps this CPU run small and still a group
     "per_device_train_batch_size": 4,
     "gradient_accumulation_steps": 1,
     "max_steps": 2,
